@@ -1,0 +1,5 @@
+# Copyright (c) mtlpartial contributors. All rights reserved.
+from .balancers import *  # noqa: F401,F403
+from .hooks import *  # noqa: F401,F403
+from .model_wrappers import *  # noqa: F401,F403
+from .optim_wrappers import *  # noqa: F401,F403
