@@ -4,6 +4,7 @@ import mmcv
 import mmengine
 from mmengine.utils import digit_version
 
+from .utils.atomic_io import install_atomic_local_backend
 from .utils.checkpoint import register_safe_globals
 from .utils.mmcv_compat import install_mmcv_ops_fallback
 from .version import __version__, version_info
@@ -28,5 +29,6 @@ assert (digit_version(MMENGINE_MIN) <= mmengine_version <
 # Both fixes are explicit and logged; see the module docstrings.
 install_mmcv_ops_fallback()
 register_safe_globals()
+install_atomic_local_backend()
 
 __all__ = ['__version__', 'version_info']

@@ -34,23 +34,26 @@ class MultiTaskDataSample(BaseDataElement):
         (False, True)
     """
 
-    @property
-    def tasks(self) -> Tuple[str, ...]:
+    # ``tasks`` and ``labelled_tasks`` are metainfo fields, readable as
+    # attributes (``sample.labelled_tasks``); these helpers default to ().
+    def get_tasks(self) -> Tuple[str, ...]:
+        """All task names of the dataset, ordered."""
         return tuple(self.metainfo.get('tasks', ()))
 
-    @property
-    def labelled_tasks(self) -> Tuple[str, ...]:
+    def get_labelled_tasks(self) -> Tuple[str, ...]:
+        """Task names labelled for this image, ordered."""
         return tuple(self.metainfo.get('labelled_tasks', ()))
 
     def is_labelled(self, task: str) -> bool:
         """Whether ``task`` is labelled for this image."""
-        return task in self.labelled_tasks
+        return task in self.get_labelled_tasks()
 
     def set_gt(self, task: str, value: Tensor) -> None:
         """Set the ground truth of a labelled task (``(V, C, H, W)``)."""
         if not self.is_labelled(task):
             raise KeyError(f'task "{task}" is not labelled for this sample '
-                           f'(labelled: {self.labelled_tasks}); its ground '
+                           f'(labelled: {self.get_labelled_tasks()}); its '
+                           'ground '
                            'truth must not be stored')
         if value.dim() != 4:
             raise ValueError(f'gt_{task} must have shape (V, C, H, W), got '
@@ -62,7 +65,7 @@ class MultiTaskDataSample(BaseDataElement):
         key = f'gt_{task}'
         if key not in self:
             raise KeyError(f'sample has no ground truth for task "{task}" '
-                           f'(labelled: {self.labelled_tasks})')
+                           f'(labelled: {self.get_labelled_tasks()})')
         return getattr(self, key)
 
     def set_pred(self, task: str, value: Tensor) -> None:
@@ -149,6 +152,6 @@ class MultiTaskBatch(Sequence):
 def build_labelled_matrix(samples: Sequence[MultiTaskDataSample],
                           task_names: Sequence[str]) -> Tensor:
     """``(B, K)`` bool label mask of ``samples`` in ``task_names`` order."""
-    rows = [[t in s.labelled_tasks for t in task_names] for s in samples]
+    rows = [[s.is_labelled(t) for t in task_names] for s in samples]
     return torch.tensor(rows, dtype=torch.bool).reshape(len(samples),
                                                         len(task_names))

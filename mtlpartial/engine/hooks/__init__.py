@@ -1,1 +1,6 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
+from .multitask_visualization_hook import MultiTaskVisualizationHook
+from .rng_state_hook import RNGStateHook
+from .save_label_mask_hook import SaveLabelMaskHook
+
+__all__ = ['RNGStateHook', 'SaveLabelMaskHook', 'MultiTaskVisualizationHook']

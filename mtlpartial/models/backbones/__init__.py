@@ -1,1 +1,4 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
+from .mtan_segnet import MTANSegNet
+
+__all__ = ['MTANSegNet']

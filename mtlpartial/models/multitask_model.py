@@ -1,0 +1,355 @@
+# Copyright (c) mtlpartial contributors. All rights reserved.
+"""The multi-task dense prediction model."""
+import copy
+from collections import OrderedDict
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.dist import is_distributed
+from mmengine.model import BaseModel
+from mmengine.optim import OptimWrapper
+from torch import Tensor
+
+from mtlpartial.registry import MODELS
+from mtlpartial.structures import MultiTaskBatch
+from mtlpartial.tasks import BaseTask, build_tasks
+from mtlpartial.utils.dist_utils import all_reduce_grads, global_sum
+from .regularizers import BaseRegularizer, RegularizerContext
+
+NORMALIZATIONS = ('image', 'batch', 'task')
+
+
+@MODELS.register_module()
+class MultiTaskModel(BaseModel):
+    """A shared backbone (+ optional neck) with one head per task.
+
+    Modes: ``loss`` (dict of per-task and regularizer losses), ``predict``
+    (data samples with ``pred_<task>``) and ``tensor`` (dict of activated
+    predictions).
+
+    Losses are computed from the labelled (image, task) pairs only; see
+    docs/design.md "Loss normalisation". With ``normalize='image'`` (the
+    default) the sum of the task losses is Eq. (1) of MTPSL:
+    ``1/N Σ_n 1/|T_n| Σ_{t∈T_n} L_t``; ``'batch'`` is the official
+    MTPSL/JTR code (``Σ_{t∈T_n} L_t / B``); ``'task'`` averages each task
+    over its labelled samples. Counts are global under distributed
+    training, so a K-rank run computes the loss of the concatenated batch.
+
+    Args:
+        tasks (dict): ``{name: task spec cfg}``; the order is the task order.
+        backbone (dict): backbone config; any mmseg backbone with the
+            ``mmseg.`` prefix, or ``MTANSegNet``.
+        heads (dict): either one head config used for every task (has a
+            ``type`` key) or ``{task: head cfg}``. ``out_channels`` is set
+            from the task spec.
+        neck (dict, optional): neck config.
+        regularizers (list[dict], optional): partial-label regularizers
+            (MTPSL, JTR, DGR, ...). Their losses are added as
+            ``<name>.loss_<term>``.
+        feat_index (int): which backbone(+neck) output is the shared
+            feature given to regularizers (``ctx.feats``). Defaults to 0
+            (the SegNet bottleneck).
+        normalize (str): 'image', 'batch' or 'task'. Defaults to 'image'.
+        align_corners (bool): for upsampling head outputs to the input
+            size. Defaults to True (MTAN / DGR).
+        train_cfg (dict, optional): ``nan_check_interval`` (int, default 1):
+            check the loss for NaN/Inf every N iterations and stop with a
+            message (no parameter update, so no bad checkpoint).
+        data_preprocessor (dict, optional): defaults to
+            ``MultiTaskDataPreprocessor``.
+        init_cfg (dict, optional): mmengine init config.
+    """
+
+    def __init__(self,
+                 tasks: dict,
+                 backbone: dict,
+                 heads: dict,
+                 neck: Optional[dict] = None,
+                 regularizers: Optional[Sequence[dict]] = None,
+                 feat_index: int = 0,
+                 normalize: str = 'image',
+                 align_corners: bool = True,
+                 train_cfg: Optional[dict] = None,
+                 test_cfg: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='MultiTaskDataPreprocessor')
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.tasks: 'OrderedDict[str, BaseTask]' = build_tasks(tasks)
+        if normalize not in NORMALIZATIONS:
+            raise ValueError(f'model.normalize must be one of '
+                             f'{NORMALIZATIONS}, got {normalize!r}')
+        self.normalize = normalize
+        self.align_corners = align_corners
+        self.feat_index = feat_index
+        self.train_cfg = dict(train_cfg or {})
+        self.test_cfg = dict(test_cfg or {})
+        self.nan_check_interval = int(
+            self.train_cfg.get('nan_check_interval', 1))
+        if hasattr(self.data_preprocessor, 'task_names'):
+            self.data_preprocessor.task_names = self.task_names
+
+        self.backbone = MODELS.build(backbone)
+        self.neck = MODELS.build(neck) if neck is not None else None
+        self.heads = nn.ModuleDict()
+        per_task = heads if 'type' not in heads else {
+            t: heads
+            for t in self.tasks
+        }
+        unknown = set(per_task) - set(self.tasks)
+        if unknown:
+            raise KeyError(f'model.heads: unknown tasks {sorted(unknown)}; '
+                           f'tasks are {list(self.tasks)}')
+        for name, task in self.tasks.items():
+            if name not in per_task:
+                raise KeyError(f'model.heads: no head for task "{name}"')
+            cfg = copy.deepcopy(dict(per_task[name]))
+            cfg['out_channels'] = task.num_outputs
+            self.heads[name] = MODELS.build(cfg)
+
+        self.regularizers = nn.ModuleList()
+        for cfg in regularizers or []:
+            reg = MODELS.build(cfg)
+            if not isinstance(reg, BaseRegularizer):
+                raise TypeError(f'model.regularizers: {type(reg).__name__} '
+                                'is not a BaseRegularizer')
+            self.regularizers.append(reg)
+        names = [r.name for r in self.regularizers]
+        if len(set(names)) != len(names):
+            raise ValueError(f'model.regularizers: duplicate names {names}; '
+                             'give each a distinct `name`')
+        for reg in self.regularizers:
+            reg.setup(self)
+        self.num_views = max([1] + [r.num_views for r in self.regularizers])
+        self._shared_rep: List[Tensor] = []
+        self.task_active: Optional[Tensor] = None
+        self._iter = 0
+
+    # ------------------------------------------------------------ structure
+    @property
+    def task_names(self) -> Tuple[str, ...]:
+        return tuple(self.tasks)
+
+    def shared_parameters(self) -> List[nn.Parameter]:
+        """Parameters of the shared part (backbone and neck)."""
+        params = list(self.backbone.parameters())
+        if self.neck is not None:
+            params += list(self.neck.parameters())
+        return [p for p in params if p.requires_grad]
+
+    def shared_representation(self) -> List[Tensor]:
+        """Shared features of the last ``loss`` forward (with graph)."""
+        return [t for t in self._shared_rep if t.requires_grad]
+
+    # -------------------------------------------------------------- forward
+    def extract_feat(self, inputs: Tensor) -> Tuple[Tensor, ...]:
+        feats = self.backbone(inputs)
+        if self.neck is not None:
+            feats = self.neck(feats)
+        if isinstance(feats, Tensor):
+            feats = (feats, )
+        return tuple(feats)
+
+    def head_forward(self, task: str, head: nn.Module,
+                     head_inputs: Sequence[Tensor],
+                     size: Tuple[int, int]) -> Tensor:
+        """Head output upsampled to ``size`` and activated by the spec."""
+        out = head(head_inputs)
+        if out.shape[-2:] != tuple(size):
+            out = F.interpolate(
+                out, size=size, mode='bilinear',
+                align_corners=self.align_corners)
+        return self.tasks[task].activate(out)
+
+    def _forward(self, inputs: Tensor, data_samples=None) -> Dict[str, Tensor]:
+        feats = self.extract_feat(inputs)
+        size = inputs.shape[-2:]
+        return {
+            t: self.head_forward(t, self.heads[t], feats, size)
+            for t in self.tasks
+        }
+
+    def forward(self, inputs: Tensor, data_samples=None, mode: str = 'tensor'):
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self._forward(inputs, data_samples)
+        raise RuntimeError(f'Invalid mode "{mode}". Only supports loss, '
+                           'predict and tensor mode')
+
+    # ----------------------------------------------------------------- loss
+    def _normalizers(self, batch: MultiTaskBatch) -> Tuple[Tensor, Tensor]:
+        """Global batch size and per-task labelled counts ``(K,)``."""
+        counts = torch.cat([
+            batch.labelled.new_tensor([batch.batch_size], dtype=torch.float),
+            batch.labelled.float().sum(0)
+        ])
+        if is_distributed():
+            counts = global_sum(counts)
+        return counts[0], counts[1:]
+
+    def task_loss(self, task: str, pred: Tensor, batch: MultiTaskBatch,
+                  view: int = 0) -> Tensor:
+        """Normalised loss of ``task`` for ``pred`` ``(B, C, H, W)``.
+
+        Only the samples labelled for ``task`` enter; zero (no graph) if
+        there are none.
+        """
+        target = batch.target(task, view)
+        if target is None:
+            return pred.new_zeros(())
+        spec = self.tasks[task]
+        per_sample = spec.loss(pred[target.index], target.data)
+        k = self.task_names.index(task)
+        if self.normalize == 'image':
+            weights = 1.0 / batch.labelled[target.index].sum(1).float()
+            total = (per_sample * weights).sum() / self._norm_batch
+        elif self.normalize == 'batch':
+            total = per_sample.sum() / self._norm_batch
+        else:
+            total = per_sample.sum() / self._norm_tasks[k].clamp(min=1)
+        return spec.loss_weight * total
+
+    def sample_mean(self, values: Tensor) -> Tensor:
+        """Global-batch mean of per-sample terms ``(B,)``."""
+        return values.sum() / self._norm_batch
+
+    def loss(self, inputs: Tensor, batch: MultiTaskBatch) -> Dict[str, Tensor]:
+        if not isinstance(batch, MultiTaskBatch):
+            raise TypeError('MultiTaskModel.loss expects a MultiTaskBatch; '
+                            'use MultiTaskDataPreprocessor')
+        b = batch.batch_size
+        if batch.num_views < self.num_views:
+            raise ValueError(
+                f'the regularizers {[r.name for r in self.regularizers]} '
+                f'need {self.num_views} augmented views but the batch has '
+                f'{batch.num_views}; add dict(type=\'MultiView\', '
+                f'num_views={self.num_views}, ...) to the train pipeline')
+        inputs = inputs[:b * self.num_views]
+        self._norm_batch, self._norm_tasks = self._normalizers(batch)
+        self.task_active = self._norm_tasks > 0
+        feats = self.extract_feat(inputs)
+        self._shared_rep = list(feats)
+        size = inputs.shape[-2:]
+        preds_all = {
+            t: self.head_forward(t, self.heads[t], feats, size)
+            for t in self.tasks
+        }
+        views = range(self.num_views)
+        preds = [{t: p[v * b:(v + 1) * b]
+                  for t, p in preds_all.items()} for v in views]
+        losses: Dict[str, Tensor] = OrderedDict()
+        for t in self.tasks:
+            losses[f'loss_{t}'] = self.task_loss(t, preds[0][t], batch, 0)
+        if self.regularizers:
+            head_inputs = [
+                tuple(f[v * b:(v + 1) * b] for f in feats) for v in views
+            ]
+            ctx = RegularizerContext(
+                tasks=self.tasks,
+                batch=batch,
+                preds=preds,
+                feats=[h[self.feat_index] for h in head_inputs],
+                head_inputs=head_inputs,
+                task_loss=lambda t, p, v: self.task_loss(t, p, batch, v),
+                sample_mean=self.sample_mean,
+                iter=self.current_iter(),
+                heads=dict(self.heads),
+                head_forward=lambda t, head, x: self.head_forward(
+                    t, head, x, size))
+            for reg in self.regularizers:
+                for key, value in reg(ctx).items():
+                    losses[f'{reg.name}.{key}'] = value
+        return losses
+
+    def current_iter(self) -> int:
+        """The runner's training iteration (from the message hub), else
+        the number of train steps taken by this model."""
+        from mmengine.logging import MessageHub
+        hub = MessageHub.get_current_instance()
+        it = hub.get_info('iter') if hub is not None else None
+        return int(it) if it is not None else self._iter
+
+    # -------------------------------------------------------------- predict
+    def predict(self, inputs: Tensor, data_samples=None) -> list:
+        b = len(data_samples) if data_samples is not None else inputs.shape[0]
+        preds = self._forward(inputs[:b])
+        outputs = [self.tasks[t].to_prediction(p) for t, p in preds.items()]
+        samples = list(data_samples) if data_samples is not None else []
+        if not samples:
+            from mtlpartial.structures import MultiTaskDataSample
+            samples = [
+                MultiTaskDataSample(metainfo=dict(tasks=self.task_names))
+                for _ in range(b)
+            ]
+        for t, out in zip(self.tasks, outputs):
+            out = out.detach()
+            for i, sample in enumerate(samples):
+                sample.set_pred(t, out[i])
+        return samples
+
+    # ----------------------------------------------------------- train step
+    def train_step(self, data: Union[dict, tuple, list],
+                   optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
+        """Forward, NaN guard, then either the multi-task optim wrapper's
+        ``update_multitask`` or a plain summed backward with explicit
+        gradient sync (SUM, see docs/design.md)."""
+        with optim_wrapper.optim_context(self):
+            data = self.data_preprocessor(data, True)
+            losses = self._run_forward(data, mode='loss')
+        self._iter += 1
+        if self.nan_check_interval > 0 and \
+                self._iter % self.nan_check_interval == 0:
+            self.check_finite(losses)
+        if hasattr(optim_wrapper, 'update_multitask'):
+            log_vars = optim_wrapper.update_multitask(self, losses)
+        else:
+            parsed, log_vars = self.parse_losses(losses)
+            optim_wrapper.backward(optim_wrapper.scale_loss(parsed))
+            if optim_wrapper.should_update():
+                all_reduce_grads(self.parameters())
+                optim_wrapper.step()
+                optim_wrapper.zero_grad()
+        return self.reduce_log_vars(log_vars)
+
+    def check_finite(self, losses: Dict[str, Tensor]) -> None:
+        """Stop with a clear message if any loss is NaN/Inf (all ranks)."""
+        values = [v.detach().float().reshape(-1).sum() for k, v in
+                  losses.items() if 'loss' in k and isinstance(v, Tensor)]
+        if not values:
+            return
+        flags = (~torch.isfinite(torch.stack(values))).float()
+        if is_distributed():
+            flags = global_sum(flags)
+        if bool(flags.any()):
+            bad = [k for k, f in zip(
+                [k for k in losses if 'loss' in k], flags.tolist()) if f]
+            raise FloatingPointError(
+                f'Non-finite loss at iteration {self._iter}: {bad}. The run '
+                'stops before the parameter update, so the checkpoints '
+                'written so far are intact; resume from the last one with '
+                'a lower learning rate or check the data.')
+
+    @staticmethod
+    def reduce_log_vars(log_vars: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """Under DDP each rank's loss is a partial sum of the global loss:
+        sum them for logging (one coalesced collective)."""
+        if not is_distributed() or not log_vars:
+            return log_vars
+        keys = list(log_vars)
+        values = torch.stack([
+            torch.as_tensor(log_vars[k], dtype=torch.float).reshape(())
+            for k in keys
+        ])
+        values = global_sum(values)
+        reduced = dict(zip(keys, values))
+        for k in keys:  # non-loss entries (metrics) are rank means
+            if 'loss' not in k:
+                reduced[k] = reduced[k] / torch.distributed.get_world_size()
+        return reduced
