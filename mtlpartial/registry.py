@@ -60,7 +60,8 @@ RUNNER_CONSTRUCTORS = Registry(
     'runner constructor',
     parent=MMENGINE_RUNNER_CONSTRUCTORS,
     locations=['mtlpartial.engine'])
-LOOPS = Registry('loop', parent=MMENGINE_LOOPS, locations=['mtlpartial.engine'])
+LOOPS = Registry(
+    'loop', parent=MMENGINE_LOOPS, locations=['mtlpartial.engine'])
 HOOKS = Registry(
     'hook', parent=MMENGINE_HOOKS, locations=['mtlpartial.engine.hooks'])
 LOG_PROCESSORS = Registry(
@@ -108,12 +109,16 @@ PARTIAL_LABELS = Registry(
     scope='mtlpartial',
     locations=['mtlpartial.datasets.partial_labels'])
 TASKS = Registry(
-    'task spec', parent=None, scope='mtlpartial', locations=['mtlpartial.tasks'])
+    'task spec',
+    parent=None,
+    scope='mtlpartial',
+    locations=['mtlpartial.tasks'])
 
 #######################################################################
 #                             models                                  #
 #######################################################################
-MODELS = Registry('model', parent=MMENGINE_MODELS, locations=['mtlpartial.models'])
+MODELS = Registry(
+    'model', parent=MMENGINE_MODELS, locations=['mtlpartial.models'])
 MODEL_WRAPPERS = Registry(
     'model_wrapper',
     parent=MMENGINE_MODEL_WRAPPERS,
@@ -131,7 +136,9 @@ TASK_UTILS = Registry(
 METRICS = Registry(
     'metric', parent=MMENGINE_METRICS, locations=['mtlpartial.evaluation'])
 EVALUATOR = Registry(
-    'evaluator', parent=MMENGINE_EVALUATOR, locations=['mtlpartial.evaluation'])
+    'evaluator',
+    parent=MMENGINE_EVALUATOR,
+    locations=['mtlpartial.evaluation'])
 
 #######################################################################
 #                         visualization                               #

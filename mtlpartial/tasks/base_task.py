@@ -39,7 +39,8 @@ class BaseTask:
 
     def __init__(self, name: str, loss_weight: float = 1.0) -> None:
         if not isinstance(name, str) or not name:
-            raise ValueError(f'task name must be a non-empty str, got {name!r}')
+            raise ValueError(
+                f'task name must be a non-empty str, got {name!r}')
         self.name = name
         self.loss_weight = float(loss_weight)
 
@@ -118,7 +119,8 @@ class BaseTask:
 
     def __repr__(self) -> str:
         args = ', '.join(f'{k}={v}' for k, v in self.extra_repr().items())
-        return f'{type(self).__name__}(name={self.name!r}{", " if args else ""}{args})'
+        sep = ', ' if args else ''
+        return f'{type(self).__name__}(name={self.name!r}{sep}{args})'
 
 
 def masked_mean_per_sample(value: Tensor, mask: Tensor) -> Tensor:

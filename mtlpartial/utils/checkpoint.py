@@ -47,6 +47,23 @@ def safe_globals() -> List:
     return [a for a in allowed if a is not None]
 
 
+def history_buffer_getattr(obj, name: str):
+    """A restricted ``getattr`` for unpickling mmengine ``HistoryBuffer``.
+
+    ``HistoryBuffer`` pickles its ``statistics_methods`` as
+    ``getattr(HistoryBuffer, 'min')`` etc. Allowing the builtin ``getattr``
+    would let a malicious checkpoint walk to arbitrary objects
+    (``__init__.__globals__`` ...), so the allow-list maps the pickled
+    ``builtins.getattr`` to this function, which only resolves the
+    registered statistics methods of ``HistoryBuffer``.
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+    if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+        return getattr(obj, name)
+    raise RuntimeError(f'checkpoint refused: getattr({obj!r}, {name!r}) is '
+                       'not an allowed global in mtlpartial safe loading')
+
+
 def register_safe_globals() -> None:
     """Register :func:`safe_globals` with torch (idempotent)."""
     if _registered['done']:
@@ -54,4 +71,8 @@ def register_safe_globals() -> None:
     add = getattr(torch.serialization, 'add_safe_globals', None)
     if add is not None:
         add(safe_globals())
+        add([(history_buffer_getattr, name)
+             for name in ('builtins.getattr', '__builtin__.getattr')])
+        add([(bytes, name)
+             for name in ('builtins.bytes', '__builtin__.bytes')])
     _registered['done'] = True

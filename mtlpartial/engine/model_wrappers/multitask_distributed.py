@@ -34,7 +34,8 @@ class MultiTaskDistributedWrapper(nn.Module):
     the model, which syncs gradients explicitly
     (``mtlpartial.utils.dist_utils``).
 
-    Select it with ``model_wrapper_cfg=dict(type='MultiTaskDistributedWrapper')``
+    Select it with
+    ``model_wrapper_cfg=dict(type='MultiTaskDistributedWrapper')``
     (the default in ``configs/_base_/default_runtime.py``).
 
     Args:

@@ -49,7 +49,8 @@ class MTANSegNet(BaseModule):
                      bias=0.)) -> None:
         super().__init__(init_cfg=init_cfg)
         if len(filters) != 5:
-            raise ValueError(f'MTANSegNet needs 5 filter widths, got {filters}')
+            raise ValueError(
+                f'MTANSegNet needs 5 filter widths, got {filters}')
         f = list(filters)
         extra = [1, 1, 2, 2, 2]
         self.encoder_blocks = nn.ModuleList()

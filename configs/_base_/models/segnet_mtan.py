@@ -1,0 +1,10 @@
+# MTAN SegNet from scratch with MTAN heads (MTPSL / JTR protocol).
+# `tasks` is filled in by the top-level config: model = dict(tasks=...).
+model = dict(
+    type='MultiTaskModel',
+    data_preprocessor=dict(type='MultiTaskDataPreprocessor'),
+    backbone=dict(type='MTANSegNet', filters=(64, 128, 256, 512, 512)),
+    heads=dict(type='ConvHead', in_channels=64, in_index=-1),
+    feat_index=0,
+    normalize='image',
+    align_corners=True)

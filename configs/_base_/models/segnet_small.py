@@ -1,0 +1,10 @@
+# A narrow MTAN SegNet for the synthetic CPU benchmark (same topology as
+# the paper model, 1/8 of the widths).
+model = dict(
+    type='MultiTaskModel',
+    data_preprocessor=dict(type='MultiTaskDataPreprocessor'),
+    backbone=dict(type='MTANSegNet', filters=(16, 32, 48, 64, 64)),
+    heads=dict(type='ConvHead', in_channels=16, in_index=-1),
+    feat_index=0,
+    normalize='image',
+    align_corners=True)
