@@ -76,6 +76,7 @@ def main() -> None:
         vis.draw = True
         vis.show_dir = osp.abspath(args.show_dir)
         vis.max_images = args.max_show
+        vis.interval = 1
 
     init_cpu_distributed(args.launcher)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \

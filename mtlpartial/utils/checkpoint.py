@@ -54,11 +54,13 @@ def history_buffer_getattr(obj, name: str):
     ``getattr(HistoryBuffer, 'min')`` etc. Allowing the builtin ``getattr``
     would let a malicious checkpoint walk to arbitrary objects
     (``__init__.__globals__`` ...), so the allow-list maps the pickled
-    ``builtins.getattr`` to this function, which only resolves the
-    registered statistics methods of ``HistoryBuffer``.
+    ``builtins.getattr`` to this function, which only resolves public
+    methods defined on ``HistoryBuffer`` itself.
     """
     from mmengine.logging.history_buffer import HistoryBuffer
-    if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+    member = vars(HistoryBuffer).get(name)
+    if obj is HistoryBuffer and not name.startswith('_') and \
+            callable(member):
         return getattr(obj, name)
     raise RuntimeError(f'checkpoint refused: getattr({obj!r}, {name!r}) is '
                        'not an allowed global in mtlpartial safe loading')

@@ -1,0 +1,48 @@
+# The embedded procedural scene set (no files, deterministic from its seed):
+# the project's CPU proxy for NYUv2 (see docs/synthetic.md).
+dataset_type = 'SyntheticSceneDataset'
+tasks = dict(
+    semseg=dict(
+        type='SemSegTask',
+        num_classes=6,
+        class_names=('floor', 'wall', 'sphere', 'box', 'cylinder', 'plane')),
+    # CDF statistics of the synthetic depth (measured over 200 train images)
+    depth=dict(type='DepthTask', stats=(3.83, 1.60)),
+    normal=dict(type='NormalTask'))
+scene = dict(seed=0, height=64, width=80)
+partial_labels = dict(type='Full')
+train_pipeline = [
+    dict(type='RandomScaleCrop', scales=(1.0, 1.2, 1.5)),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackMultiTaskInputs'),
+]
+test_pipeline = [dict(type='PackMultiTaskInputs')]
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        tasks=tasks,
+        num_images=400,
+        split='train',
+        partial_labels=partial_labels,
+        pipeline=train_pipeline,
+        **scene))
+val_dataloader = dict(
+    batch_size=16,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        tasks=tasks,
+        num_images=200,
+        split='test',
+        test_mode=True,
+        pipeline=test_pipeline,
+        **scene))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='MultiTaskMetric', tasks=tasks)
+test_evaluator = val_evaluator

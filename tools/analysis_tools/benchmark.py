@@ -1,0 +1,317 @@
+# Copyright (c) mtlpartial contributors. All rights reserved.
+"""Time per training step and peak memory, as ratios measured in one run.
+
+Three modes:
+
+* ``benchmark.py CONFIG``: one config, real batches from its train
+  dataloader (cached, so data loading is not timed).
+* ``benchmark.py --sweep-k``: K = 2..7 synthetic tasks; supervised MTL,
+  MTPSL, JTR and DGR on the same model and batch; prints each method's
+  ratio to supervised MTL. Rounds are interleaved (sup, mtpsl, jtr, dgr,
+  sup, ...) so that machine drift hits every method alike.
+* ``benchmark.py --balancers``: every gradient/weighting method through
+  ``MultiTaskOptimWrapper`` as a ratio to EW on the same model and batch.
+
+Peak memory: ``torch.cuda.max_memory_allocated`` on GPU; on Linux CPU the
+process high-water mark (``VmHWM``) after resetting it through
+``/proc/self/clear_refs``, minus the resident size before the case.
+
+Examples:
+    python tools/analysis_tools/benchmark.py --sweep-k --ks 2 3 4
+    python tools/analysis_tools/benchmark.py --sweep-k --arch segnet \\
+        --size 288 384 --batch-size 4 --device cuda     # NYUv2 protocol
+    python tools/analysis_tools/benchmark.py --balancers
+"""
+import argparse
+import copy
+import os
+import os.path as osp
+import statistics
+import sys
+import time
+from typing import Dict, List, Optional
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+import torch  # noqa: E402
+from mmengine.optim import build_optim_wrapper  # noqa: E402
+from mmengine.registry import init_default_scope  # noqa: E402
+
+import mtlpartial  # noqa: E402,F401
+from mtlpartial.registry import MODELS  # noqa: E402
+from mtlpartial.structures import MultiTaskDataSample  # noqa: E402
+
+#: task kinds cycled to build K synthetic tasks
+TASK_POOL = [
+    ('semseg', dict(type='SemSegTask', num_classes=13)),
+    ('depth', dict(type='DepthTask')),
+    ('normal', dict(type='NormalTask')),
+    ('edge', dict(type='BinaryTask', pos_weight=0.95, metric='odsF')),
+    ('saliency', dict(type='BinaryTask')),
+    ('parts', dict(type='SemSegTask', num_classes=7)),
+    ('depth2', dict(type='DepthTask')),
+]
+ARCHS = dict(
+    small=dict(filters=(16, 32, 48, 64, 64)),
+    segnet=dict(filters=(64, 128, 256, 512, 512)))
+METHODS = ('supervised', 'mtpsl', 'jtr', 'dgr')
+
+
+def method_cfg(method: str, arch: str) -> Optional[dict]:
+    """Regularizer config; mapping networks get the backbone's widths."""
+    f = tuple(ARCHS[arch]['filters'])
+    return dict(
+        supervised=None,
+        mtpsl=dict(type='MTPSL', channels=f, feat_channels=f[-1]),
+        jtr=dict(type='JTR', channels=f),
+        dgr=dict(type='DGR'))[method]
+
+
+def make_tasks(k: int) -> Dict[str, dict]:
+    if not 1 <= k <= len(TASK_POOL):
+        raise ValueError(f'--ks: K must be in 1..{len(TASK_POOL)}, got {k}')
+    return dict(TASK_POOL[:k])
+
+
+def random_gt(task: dict, v: int, h: int, w: int) -> torch.Tensor:
+    kind = task['type']
+    if kind == 'SemSegTask':
+        return torch.randint(0, task['num_classes'], (v, 1, h, w))
+    if kind == 'DepthTask':
+        return torch.rand(v, 1, h, w) * 5 + 0.5
+    if kind == 'NormalTask':
+        n = torch.randn(v, 3, h, w)
+        return n / n.norm(dim=1, keepdim=True)
+    return (torch.rand(v, 1, h, w) > 0.8).float()
+
+
+def make_batch(tasks: Dict[str, dict], b: int, v: int, h: int, w: int,
+               setting: str = 'onelabel') -> dict:
+    """A packed batch with the onelabel (cyclic) or full label pattern."""
+    names = list(tasks)
+    inputs, samples = [], []
+    for i in range(b):
+        labelled = names if setting == 'full' else [names[i % len(names)]]
+        s = MultiTaskDataSample(metainfo=dict(
+            tasks=tuple(names), labelled_tasks=tuple(labelled),
+            sample_idx=i,
+            view_boxes=torch.tensor([[0., 0., 1., 1.]] * v),
+            view_flips=torch.zeros(v, dtype=torch.bool)))
+        for t in labelled:
+            s.set_gt(t, random_gt(tasks[t], v, h, w))
+        inputs.append(torch.rand(v, 3, h, w))
+        samples.append(s)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def build_case(tasks, reg: Optional[dict], arch: str, device: str,
+               optim_wrapper: Optional[dict] = None):
+    f = ARCHS[arch]['filters']
+    cfg = dict(
+        type='MultiTaskModel', tasks=tasks,
+        backbone=dict(type='MTANSegNet', filters=f),
+        heads=dict(type='ConvHead', in_channels=f[0]),
+        regularizers=[reg] if reg else [])
+    model = MODELS.build(cfg).to(device)
+    model.train()
+    ow_cfg = optim_wrapper or dict(
+        type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-4))
+    ow = build_optim_wrapper(model, copy.deepcopy(ow_cfg))
+    return model, ow
+
+
+def rss_now() -> int:
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith('VmRSS'):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def reset_peak(device: str) -> int:
+    """Reset the peak-memory counter; returns the baseline in bytes."""
+    if device.startswith('cuda'):
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        return torch.cuda.memory_allocated()
+    try:
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')
+        return rss_now()
+    except OSError:
+        return 0
+
+
+def read_peak(device: str, base: int) -> float:
+    if device.startswith('cuda'):
+        return (torch.cuda.max_memory_allocated() - base) / 2**20
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('VmHWM'):
+                    return (int(line.split()[1]) * 1024 - base) / 2**20
+    except OSError:
+        pass
+    return float('nan')
+
+
+def time_steps(model, ow, data, iters: int, device: str) -> List[float]:
+    times = []
+    for _ in range(iters):
+        if device.startswith('cuda'):
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        model.train_step(data, ow)
+        if device.startswith('cuda'):
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def run_cases(cases: Dict[str, tuple], data_for, args) -> Dict[str, dict]:
+    """Build every case, measure memory once each, then time interleaved
+    rounds. ``cases``: name -> (tasks, reg, optim_wrapper)."""
+    built, out = {}, {}
+    for name, (tasks, reg, ow_cfg) in cases.items():
+        model, ow = build_case(tasks, reg, args.arch, args.device, ow_cfg)
+        data = data_for(tasks, model.num_views)
+        time_steps(model, ow, data, args.warmup, args.device)
+        base = reset_peak(args.device)
+        time_steps(model, ow, data, 1, args.device)
+        out[name] = dict(mem=read_peak(args.device, base), times=[])
+        built[name] = (model, ow, data)
+    for _ in range(args.rounds):
+        for name, (model, ow, data) in built.items():
+            out[name]['times'] += time_steps(model, ow, data, args.iters,
+                                             args.device)
+    for res in out.values():
+        res['time'] = statistics.median(res['times'])
+    return out
+
+
+def sweep_k(args) -> None:
+    h, w = args.size
+    print(f'# K sweep: arch={args.arch}, {h}x{w}, batch {args.batch_size}, '
+          f'device {args.device}, {args.setting}; median step time, ratio '
+          'to supervised MTL measured in the same run\n')
+    print('| K | method | step (ms) | x supervised | peak mem (MiB) '
+          '| x supervised |')
+    print('|---|---|---|---|---|---|')
+    for k in args.ks:
+        tasks = make_tasks(k)
+        cases = {m: (tasks, method_cfg(m, args.arch), None)
+                 for m in args.methods}
+
+        def data_for(tasks, views):
+            return make_batch(tasks, args.batch_size, views, h, w,
+                              args.setting)
+
+        res = run_cases(cases, data_for, args)
+        base = res['supervised']
+        for m in args.methods:
+            r = res[m]
+            print(f'| {k} | {m} | {r["time"] * 1e3:.1f} | '
+                  f'{r["time"] / base["time"]:.2f} | {r["mem"]:.0f} | '
+                  f'{r["mem"] / max(base["mem"], 1e-9):.2f} |', flush=True)
+
+
+def balancers(args) -> None:
+    from mtlpartial.registry import BALANCERS
+    h, w = args.size
+    tasks = make_tasks(args.ks[0])
+    names = args.balancer_names or sorted(BALANCERS.module_dict)
+    cases = {'EW': (tasks, None, None)}
+    for name in names:
+        cases[name] = (tasks, None, dict(
+            type='MultiTaskOptimWrapper',
+            optimizer=dict(type='Adam', lr=1e-4),
+            balancer=dict(type=name), rep_grad=args.rep_grad))
+
+    def data_for(tasks, views):
+        return make_batch(tasks, args.batch_size, views, h, w, 'full')
+
+    res = run_cases(cases, data_for, args)
+    base = res['EW']
+    print(f'# balancers: K={args.ks[0]}, arch={args.arch}, {h}x{w}, batch '
+          f'{args.batch_size}, rep_grad={args.rep_grad}, {args.device}\n')
+    print('| method | step (ms) | x EW | peak mem (MiB) | x EW |')
+    print('|---|---|---|---|---|')
+    for name, r in res.items():
+        print(f'| {name} | {r["time"] * 1e3:.1f} | '
+              f'{r["time"] / base["time"]:.2f} | {r["mem"]:.0f} | '
+              f'{r["mem"] / max(base["mem"], 1e-9):.2f} |', flush=True)
+
+
+def config_mode(args) -> None:
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    cfg = Config.fromfile(args.config)
+    cfg.work_dir = cfg.get('work_dir') or osp.join(
+        '/tmp', 'mtlpartial_bench', osp.splitext(osp.basename(
+            args.config))[0])
+    cfg.train_dataloader.num_workers = 0
+    cfg.train_dataloader.persistent_workers = False
+    runner = Runner.from_cfg(cfg)
+    model = runner.model.to(args.device)
+    ow = runner.build_optim_wrapper(cfg.optim_wrapper)
+    data = next(iter(runner.build_dataloader(cfg.train_dataloader)))
+    time_steps(model, ow, data, args.warmup, args.device)
+    base = reset_peak(args.device)
+    times = time_steps(model, ow, data, args.iters * args.rounds,
+                       args.device)
+    mem = read_peak(args.device, base)
+    t = statistics.median(times)
+    b = len(data['inputs'])
+    print(f'{args.config}: {t * 1e3:.1f} ms/iter (median of {len(times)}), '
+          f'{b / t:.1f} images/s, peak memory {mem:.0f} MiB '
+          f'({args.device})')
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('config', nargs='?', help='config to benchmark')
+    p.add_argument('--sweep-k', action='store_true')
+    p.add_argument('--balancers', action='store_true')
+    p.add_argument('--balancer-names', nargs='+')
+    p.add_argument('--rep-grad', action='store_true')
+    p.add_argument('--ks', nargs='+', type=int, default=[2, 3, 4, 5, 6, 7])
+    p.add_argument('--methods', nargs='+', default=list(METHODS),
+                   choices=METHODS)
+    p.add_argument('--arch', default='small', choices=list(ARCHS))
+    p.add_argument('--size', nargs=2, type=int, default=[64, 80])
+    p.add_argument('--batch-size', type=int, default=4)
+    p.add_argument('--setting', default='onelabel',
+                   choices=['onelabel', 'full'])
+    p.add_argument('--iters', type=int, default=3)
+    p.add_argument('--rounds', type=int, default=3)
+    p.add_argument('--warmup', type=int, default=2)
+    p.add_argument('--device', default='cuda' if torch.cuda.is_available()
+                   else 'cpu')
+    p.add_argument('--threads', type=int, default=None)
+    args = p.parse_args()
+    if 'supervised' not in args.methods:
+        args.methods = ['supervised'] + args.methods
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    init_default_scope('mtlpartial')
+    torch.manual_seed(0)
+    if args.sweep_k:
+        sweep_k(args)
+    elif args.balancers:
+        balancers(args)
+    elif args.config:
+        config_mode(args)
+    else:
+        raise SystemExit('give a CONFIG, --sweep-k or --balancers')
+
+
+if __name__ == '__main__':
+    os.environ.setdefault('PYTHONUNBUFFERED', '1')
+    main()
