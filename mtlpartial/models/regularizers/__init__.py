@@ -1,4 +1,15 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
 from .base_regularizer import BaseRegularizer, RegularizerContext
+from .cross_task_maps import DirectMap, PairwiseMapRegularizer, PerceptualMap
+from .dgr import DGR
+from .jtr import JTR
+from .mapping_nets import (ConditionalMappingNet, FiLMConv, PairMapNet,
+                           SegNetAutoEncoder)
+from .mtpsl import MTPSL
+from .ssl_consistency import SSLConsistency
 
-__all__ = ['BaseRegularizer', 'RegularizerContext']
+__all__ = [
+    'BaseRegularizer', 'RegularizerContext', 'MTPSL', 'SSLConsistency',
+    'DirectMap', 'PerceptualMap', 'PairwiseMapRegularizer', 'JTR', 'DGR',
+    'ConditionalMappingNet', 'FiLMConv', 'SegNetAutoEncoder', 'PairMapNet'
+]

@@ -1,0 +1,207 @@
+# Copyright (c) mtlpartial contributors. All rights reserved.
+"""The Direct-Map and Perceptual-Map baselines of MTPSL (Sec. 3.2,
+"Alternative mapping strategies", after Zamir et al., CVPR 2020)."""
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+from torch import Tensor
+from torch.func import functional_call
+
+from mtlpartial.registry import MODELS
+from mtlpartial.tasks import masked_mean_per_sample
+from .base_regularizer import BaseRegularizer, RegularizerContext
+from .mapping_nets import PairMapNet
+from .utils import gather_gt
+
+
+class PairwiseMapRegularizer(BaseRegularizer):
+    """Base of regularizers with one mapping network per ordered task pair.
+
+    ``setup(model)`` builds ``K(K-1)`` :class:`PairMapNet` s, ``maps[
+    's_to_t']`` mapping the encoding of task ``s`` (``encoded_channels``) to
+    the head output of task ``t`` (``num_outputs``, then ``activate``).
+    Pairs have distinct networks, so the forward loops over the pairs that
+    occur in the batch (each pair's items batched).
+
+    Args:
+        channels (Sequence[int]): widths of each mapping network.
+        norm (str): 'batch' or 'instance'.
+        pred_encoding (str): encoding of source predictions ('soft' or
+            'gumbel' for segmentation).
+        view (int): which view the term uses. Defaults to 0.
+        name (str), loss_weight (float), init_cfg: see BaseRegularizer.
+    """
+    num_views = 1
+
+    def __init__(self,
+                 channels: Sequence[int] = (32, 64, 128),
+                 norm: str = 'batch',
+                 pred_encoding: str = 'soft',
+                 view: int = 0,
+                 name: Optional[str] = None,
+                 loss_weight: float = 1.0,
+                 init_cfg=None) -> None:
+        super().__init__(name=name, loss_weight=loss_weight, init_cfg=init_cfg)
+        self.channels = tuple(channels)
+        self.norm = norm
+        self.pred_encoding = pred_encoding
+        self.view = int(view)
+        self.num_views = self.view + 1
+        self.maps = nn.ModuleDict()
+        self.task_names: Tuple[str, ...] = ()
+
+    @staticmethod
+    def key(s: str, t: str) -> str:
+        return f'{s}_to_{t}'
+
+    def setup(self, model) -> None:
+        tasks = model.tasks
+        if len(tasks) < 2:
+            raise ValueError(f'{type(self).__name__} needs >= 2 tasks')
+        self.task_names = tuple(tasks)
+        for s, ts in tasks.items():
+            for t, tt in tasks.items():
+                if s != t:
+                    self.maps[self.key(s, t)] = PairMapNet(
+                        ts.encoded_channels, tt.num_outputs, self.channels,
+                        self.norm)
+
+    def _check(self, ctx: RegularizerContext) -> None:
+        if tuple(ctx.tasks) != self.task_names:
+            raise ValueError(f'{self.name}: built for tasks '
+                             f'{self.task_names} (setup(model) called?), got '
+                             f'{tuple(ctx.tasks)}')
+        if ctx.num_views <= self.view:
+            raise ValueError(f'{self.name} uses view {self.view}, the '
+                             f'context has {ctx.num_views} views')
+
+    def pairs(self) -> List[Tuple[int, str, int, str]]:
+        names = self.task_names
+        return [(i, s, j, t) for i, s in enumerate(names)
+                for j, t in enumerate(names) if i != j]
+
+    def map_to(self, ctx: RegularizerContext, s: str, t: str, x: Tensor,
+               frozen: bool = False) -> Tensor:
+        """Activated prediction of ``t`` from an encoding of ``s``."""
+        net = self.maps[self.key(s, t)]
+        if frozen:
+            params = {k: v.detach() for k, v in net.named_parameters()}
+            raw = functional_call(net, params, (x, ))
+        else:
+            raw = net(x)
+        return ctx.tasks[t].activate(raw)
+
+    def _zero(self, like: Tensor) -> Tensor:
+        return sum(p.sum() for p in self.parameters()) * 0.0 + \
+            like.new_zeros(())
+
+
+@MODELS.register_module()
+class DirectMap(PairwiseMapRegularizer):
+    """Direct-Map: ``L_t(m^{s→t}(ŷ_s), y_t)`` for every sample and every
+    pair (unlabelled ``s``, labelled ``t``).
+
+    Replaces MTPSL's consistency and regularisation terms (paper Sec. 3.2).
+    The distance in task t's label space is task t's own supervised loss
+    (spec ``loss``: CE / L1 / cosine / BCE, respecting ignore and invalid
+    pixels), the natural choice for a prediction compared with a label.
+    Gradients train the mapping and, through ``ŷ_s``, the MTL network. Pair
+    terms are summed per sample, then ``sample_mean`` and ``loss_weight``.
+    """
+    default_name = 'direct_map'
+
+    def forward(self, ctx: RegularizerContext) -> Dict[str, Tensor]:
+        self._check(ctx)
+        v = self.view
+        lab = ctx.labelled
+        first = next(iter(ctx.preds[v].values()))
+        lab = lab.to(first.device)
+        total = first.new_zeros(first.shape[0], dtype=torch.float32)
+        used = False
+        for i, s, j, t in self.pairs():
+            idx = torch.nonzero(~lab[:, i] & lab[:, j]).squeeze(1)
+            if idx.numel() == 0:
+                continue
+            used = True
+            x = ctx.tasks[s].encode_pred(ctx.preds[v][s][idx],
+                                         mode=self.pred_encoding).float()
+            out = self.map_to(ctx, s, t, x)
+            gt = gather_gt(ctx.batch, t, v, idx)
+            total = total.index_add(0, idx, ctx.tasks[t].loss(out, gt))
+        if not used:
+            return dict(loss_direct=self._zero(first))
+        return dict(loss_direct=self.loss_weight * ctx.sample_mean(total))
+
+
+@MODELS.register_module()
+class PerceptualMap(PairwiseMapRegularizer):
+    """Perceptual-Map: ``L_ct(m^{s→t}(ŷ_s), m^{s→t}(y_s))``.
+
+    The paper (Sec. 3.2) compares the mapped prediction and the mapped
+    label of the *same* task ``s`` in task t's label space, with mappings
+    "learned from the prediction of one task to another task's
+    ground-truth". Hence two terms:
+
+    * ``loss_fit`` (trains the mappings only): ``L_t(m^{s→t}(sg[ŷ_s]),
+      y_t)`` for every pair with ``t`` labelled (source prediction
+      detached, so the MTL network gets nothing from it);
+    * ``loss_perceptual`` (trains the MTL network only): for every pair
+      with ``s`` labelled, the mean absolute difference between the
+      soft encodings of ``m^{s→t}(ŷ_s)`` and ``m^{s→t}(y_s)`` over the
+      valid pixels of ``y_s``; the mapping is frozen here (parameters
+      detached through ``functional_call``) and the label branch has no
+      gradient, as with Zamir et al.'s fixed perceptual networks. A label of
+      ``s`` is required, so this term supervises labelled tasks through the
+      cross-task space; unlabelled tasks never enter it.
+
+    The paper defines ``L_ct`` as a cosine distance over channels; that is
+    degenerate for one-channel tasks (depth), so the L1 distance between
+    task encodings is used instead.
+
+    Args:
+        fit_weight (float): weight of ``loss_fit``. Defaults to 1.0.
+        others: see :class:`PairwiseMapRegularizer`.
+    """
+    default_name = 'perceptual_map'
+
+    def __init__(self, fit_weight: float = 1.0, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.fit_weight = float(fit_weight)
+
+    def forward(self, ctx: RegularizerContext) -> Dict[str, Tensor]:
+        self._check(ctx)
+        v = self.view
+        first = next(iter(ctx.preds[v].values()))
+        lab = ctx.labelled.to(first.device)
+        fit = first.new_zeros(first.shape[0], dtype=torch.float32)
+        perc = torch.zeros_like(fit)
+        for i, s, j, t in self.pairs():
+            task_s, task_t = ctx.tasks[s], ctx.tasks[t]
+            idx = torch.nonzero(lab[:, j]).squeeze(1)
+            if idx.numel():
+                x = task_s.encode_pred(ctx.preds[v][s][idx].detach(),
+                                       mode=self.pred_encoding).float()
+                out = self.map_to(ctx, s, t, x)
+                gt = gather_gt(ctx.batch, t, v, idx)
+                fit = fit.index_add(0, idx, task_t.loss(out, gt))
+            idx = torch.nonzero(lab[:, i]).squeeze(1)
+            if idx.numel():
+                gt_s = gather_gt(ctx.batch, s, v, idx)
+                x_pred = task_s.encode_pred(ctx.preds[v][s][idx],
+                                            mode=self.pred_encoding).float()
+                x_gt = task_s.encode_gt(gt_s).float()
+                n = idx.numel()
+                out = self.map_to(ctx, s, t, torch.cat([x_pred, x_gt]),
+                                  frozen=True)
+                enc = task_t.encode_pred(out, mode='soft').float()
+                diff = (enc[:n] - enc[n:].detach()).abs().mean(
+                    1, keepdim=True)
+                perc = perc.index_add(
+                    0, idx, masked_mean_per_sample(diff,
+                                                   task_s.valid_mask(gt_s)))
+        zero = self._zero(first)
+        return dict(
+            loss_fit=zero + self.loss_weight * self.fit_weight *
+            ctx.sample_mean(fit),
+            loss_perceptual=self.loss_weight * ctx.sample_mean(perc))

@@ -1,0 +1,156 @@
+# Copyright (c) mtlpartial contributors. All rights reserved.
+"""Hand-built RegularizerContext objects for regularizer tests."""
+from collections import OrderedDict
+from types import SimpleNamespace
+from typing import Dict, Optional, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from mtlpartial.models.regularizers import RegularizerContext
+from mtlpartial.structures import (LabelledTarget, MultiTaskBatch,
+                                   MultiTaskDataSample)
+from mtlpartial.tasks import build_tasks
+
+TASK_CFGS = OrderedDict(
+    semseg=dict(type='SemSegTask', num_classes=4),
+    depth=dict(type='DepthTask'),
+    normal=dict(type='NormalTask'),
+    edge=dict(type='BinaryTask'))
+
+
+def make_tasks(names: Sequence[str]):
+    return build_tasks(OrderedDict((n, TASK_CFGS[n]) for n in names))
+
+
+def random_gt(task, n: int, h: int, w: int, g: torch.Generator):
+    if task.kind == 'semseg':
+        gt = torch.randint(0, task.num_classes, (n, 1, h, w), generator=g)
+        gt[:, :, 0, 0] = task.ignore_index  # one ignored pixel
+        return gt
+    if task.kind == 'depth':
+        gt = torch.rand(n, 1, h, w, generator=g) * 4 + 0.5
+        gt[:, :, 0, 1] = 0  # one invalid pixel
+        return gt
+    if task.kind == 'normal':
+        gt = F.normalize(torch.randn(n, 3, h, w, generator=g), dim=1)
+        gt[:, :, 1, 0] = 0
+        return gt
+    gt = (torch.rand(n, 1, h, w, generator=g) > 0.5).float()
+    gt[:, :, 1, 1] = task.ignore_index
+    return gt
+
+
+def random_pred(task, n: int, h: int, w: int, g: torch.Generator):
+    """A leaf, activated prediction requiring grad."""
+    raw = torch.randn(n, task.num_outputs, h, w, generator=g)
+    if task.kind == 'depth':
+        raw = raw.abs() * 2 + 0.2
+    return task.activate(raw).detach().requires_grad_(True)
+
+
+def make_batch(tasks, labelled: torch.Tensor, num_views: int, h: int, w: int,
+               g: torch.Generator, boxes=None, flips=None) -> MultiTaskBatch:
+    """Batch with ground truth **only** for labelled (sample, task)."""
+    b = labelled.shape[0]
+    names = tuple(tasks)
+    if boxes is None:
+        boxes = torch.tensor([[0., 0., 1., 1.]]).repeat(b, num_views, 1)
+    if flips is None:
+        flips = torch.zeros(b, num_views, dtype=torch.bool)
+    samples = []
+    for i in range(b):
+        labs = tuple(t for k, t in enumerate(names) if labelled[i, k])
+        samples.append(MultiTaskDataSample(metainfo=dict(
+            tasks=names, labelled_tasks=labs, sample_idx=i,
+            view_boxes=boxes[i], view_flips=flips[i])))
+    targets = []
+    for _ in range(num_views):
+        view = {}
+        for k, (name, task) in enumerate(tasks.items()):
+            idx = torch.nonzero(labelled[:, k]).squeeze(1)
+            if idx.numel():
+                view[name] = LabelledTarget(
+                    idx, random_gt(task, idx.numel(), h, w, g))
+        targets.append(view)
+    return MultiTaskBatch(samples, names, labelled, targets)
+
+
+def task_loss_fn(tasks, batch: MultiTaskBatch):
+    """``normalize='image'`` task loss of the model (B-normalised)."""
+    b = batch.batch_size
+
+    def task_loss(name, pred, view):
+        target = batch.target(name, view)
+        if target is None:
+            return pred.new_zeros(())
+        per = tasks[name].loss(pred[target.index], target.data)
+        weights = 1.0 / batch.labelled[target.index].sum(1).to(per)
+        return tasks[name].loss_weight * (per * weights).sum() / b
+
+    return task_loss
+
+
+def make_ctx(tasks,
+             labelled,
+             num_views: int = 2,
+             h: int = 16,
+             w: int = 16,
+             feat_channels: int = 16,
+             feat_size=(4, 4),
+             seed: int = 0,
+             boxes=None,
+             flips=None,
+             preds: Optional[list] = None,
+             head_inputs=None,
+             heads: Optional[Dict[str, nn.Module]] = None,
+             align_corners: bool = True) -> RegularizerContext:
+    g = torch.Generator().manual_seed(seed)
+    labelled = torch.as_tensor(labelled, dtype=torch.bool)
+    b = labelled.shape[0]
+    batch = make_batch(tasks, labelled, num_views, h, w, g, boxes, flips)
+    if preds is None:
+        preds = [{
+            name: random_pred(task, b, h, w, g)
+            for name, task in tasks.items()
+        } for _ in range(num_views)]
+    feats = [
+        torch.randn(b, feat_channels, *feat_size,
+                    generator=g).requires_grad_(True)
+        for _ in range(num_views)
+    ]
+    if head_inputs is None:
+        head_inputs = [(f, ) for f in feats]
+
+    def head_forward(name, head, x):
+        out = head(x)
+        out = F.interpolate(out, size=(h, w), mode='bilinear',
+                            align_corners=align_corners)
+        return tasks[name].activate(out)
+
+    return RegularizerContext(
+        tasks=tasks,
+        batch=batch,
+        preds=preds,
+        feats=feats,
+        head_inputs=head_inputs,
+        task_loss=task_loss_fn(tasks, batch),
+        sample_mean=lambda v: v.sum() / b,
+        iter=0,
+        heads=dict(heads or {}),
+        head_forward=head_forward)
+
+
+def fake_model(tasks, heads=None):
+    """What ``setup(model)`` reads: ``tasks`` and ``heads``."""
+    return SimpleNamespace(tasks=tasks, heads=nn.ModuleDict(heads or {}))
+
+
+def grad_of(loss, tensors):
+    """Gradients of ``loss`` w.r.t. ``tensors`` (None where unused)."""
+    tensors = list(tensors)
+    grads = torch.autograd.grad(loss, tensors, retain_graph=True,
+                                allow_unused=True)
+    return [None if gr is None or gr.abs().sum() == 0 else gr
+            for gr in grads]

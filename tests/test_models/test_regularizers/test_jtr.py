@@ -1,0 +1,173 @@
+# Copyright (c) mtlpartial contributors. All rights reserved.
+import pytest
+import torch
+import torch.nn.functional as F
+
+import mtlpartial.tasks.dense_tasks as dense_tasks
+from mtlpartial.models.regularizers import JTR
+from mtlpartial.models.regularizers.mapping_nets import SegNetAutoEncoder
+from .reg_helpers import fake_model, grad_of, make_ctx, make_tasks
+
+SMALL = dict(channels=(8, 16), convs_per_stage=(1, 2))
+NAMES = ('semseg', 'depth', 'normal', 'edge')
+
+
+def argmax_st(logits, tau=1.0):
+    """Deterministic stand-in for the Gumbel sample (tests only)."""
+    soft = logits.float().softmax(1)
+    hard = torch.zeros_like(soft).scatter_(1, soft.argmax(1, keepdim=True),
+                                           1.0)
+    return hard - soft.detach() + soft
+
+
+@pytest.fixture
+def no_gumbel_noise(monkeypatch):
+    monkeypatch.setattr(dense_tasks, 'gumbel_softmax_st', argmax_st)
+
+
+def build(tasks, **kwargs):
+    cfg = dict(SMALL)
+    cfg.update(kwargs)
+    reg = JTR(**cfg)
+    reg.setup(fake_model(tasks))
+    return reg
+
+
+def official_inputs(ctx, i, view, soft_hat):
+    """Per-sample Y / Ŷ / Ŷ-target / mask, official loop style."""
+    tasks = ctx.tasks
+    lab = ctx.labelled[i]
+    mask = torch.ones(1, 1, 16, 16)
+    gts = {}
+    for k, (name, task) in enumerate(tasks.items()):
+        if lab[k]:
+            target = ctx.batch.target(name, view)
+            row = (target.index == i).nonzero().item()
+            gts[name] = target.data[row:row + 1]
+            mask = mask * task.valid_mask(gts[name]).float()
+    ys, yh, th = [], [], []
+    for k, (name, task) in enumerate(tasks.items()):
+        pred = ctx.preds[view][name][i:i + 1]
+        if lab[k]:
+            pred = pred.detach()
+        if task.kind == 'semseg':
+            hard = argmax_st(pred)
+            soft = pred.softmax(1)
+        elif task.kind == 'depth':
+            hard = soft = task.cdf(pred)
+        elif task.kind == 'normal':
+            hard = soft = (pred + 1) / 2
+        else:
+            hard = soft = pred.sigmoid()
+        yh.append((soft if soft_hat else hard) * mask)
+        th.append(hard * mask)
+        if lab[k]:
+            ys.append(task.encode_gt(gts[name]) * mask)
+        else:
+            ys.append(hard * mask)
+    return torch.cat(ys, 1), torch.cat(yh, 1), torch.cat(th, 1), mask
+
+
+def official_recon(tasks, r, y, mask):
+    total, c = 0.0, 0
+    n = mask.sum().clamp(min=1)
+    for task in tasks.values():
+        m = task.encoded_channels
+        ri, yi = r[:, c:c + m], y[:, c:c + m].detach()
+        if task.kind == 'semseg':
+            total = total + (F.binary_cross_entropy_with_logits(
+                ri, yi, reduction='none') * mask).sum() / n
+        elif task.kind == 'binary':
+            total = total + (F.binary_cross_entropy_with_logits(
+                ri, yi, reduction='none') * mask).sum() / n
+        elif task.kind == 'depth':
+            x = (torch.sigmoid(ri) - 0.5) * (1 - 1e-5) + 0.5
+            total = total + ((x - yi).abs() * mask).sum() / n
+        else:
+            normal = 2 * yi - 1
+            total = total + 1 - (F.normalize(ri, dim=1) * normal *
+                                 mask).sum() / n
+        c += m
+    return total
+
+
+def official_loss(reg, ctx):
+    ae = SegNetAutoEncoder(reg.ae.head[1].out_channels, reg.channels,
+                           reg.convs_per_stage, norm='batch')
+    missing = ae.load_state_dict(reg.ae.state_dict(), strict=False)
+    assert not missing.unexpected_keys
+    ae.train()
+    b = ctx.labelled.shape[0]
+    d1s, d2s, recs = [], [], []
+    for i in range(b):
+        y1, yh1, _, _ = official_inputs(ctx, i, 1, False)
+        y2, yh2, th2, mask2 = official_inputs(ctx, i, 2, True)
+        frozen = {k: v.detach() for k, v in ae.named_parameters()}
+        z_a, _ = torch.func.functional_call(ae, frozen, (y1, ))
+        z_b, _ = torch.func.functional_call(ae, frozen, (yh1, ))
+        d1s.append(1 - F.cosine_similarity(z_a, z_b, dim=1).mean())
+        z_c, r_c = ae(y2.detach())
+        z_d, r_d = ae(yh2.detach())
+        d2s.append(1 - F.cosine_similarity(z_c, z_d, dim=1).mean())
+        recs.append(official_recon(ctx.tasks, r_c, y2, mask2) +
+                    official_recon(ctx.tasks, r_d, th2, mask2))
+    return (torch.stack(d1s).sum() / b, torch.stack(d2s).sum() / b,
+            torch.stack(recs).sum() / b)
+
+
+def test_matches_official_loop(no_gumbel_noise):
+    torch.manual_seed(0)
+    tasks = make_tasks(NAMES)
+    labelled = [[1, 0, 0, 0], [0, 1, 1, 0], [1, 1, 1, 1], [0, 0, 0, 1]]
+    reg = build(tasks)
+    ctx = make_ctx(tasks, labelled, num_views=3)
+    out = reg(ctx)
+    d1, d2, rec = official_loss(reg, ctx)
+    assert torch.allclose(out['loss_d1'], 4 * d1, atol=1e-5)
+    assert torch.allclose(out['loss_d2'], 8 * d2, atol=1e-5)
+    assert torch.allclose(out['loss_recon'], 2 * rec, atol=1e-5)
+
+
+def test_gradient_flow_table(no_gumbel_noise):
+    tasks = make_tasks(('semseg', 'depth', 'normal'))
+    labelled = [[1, 0, 0], [0, 1, 1], [1, 1, 1]]
+    lab = torch.tensor(labelled, dtype=torch.bool)
+    reg = build(tasks)
+    ctx = make_ctx(tasks, labelled, num_views=3)
+    out = reg(ctx)
+    ae = list(reg.ae.parameters())
+    # d1: nothing to the auto-encoder; only unlabelled predictions of view 1
+    assert all(g is None for g in grad_of(out['loss_d1'], ae))
+    for k, name in enumerate(tasks):
+        (g, ) = grad_of(out['loss_d1'], [ctx.preds[1][name]])
+        for i in range(3):
+            got = g is not None and bool(g[i].abs().sum() > 0)
+            assert got == (not bool(lab[i, k])), (name, i)
+        for v in (0, 2):
+            assert grad_of(out['loss_d1'], [ctx.preds[v][name]]) == [None]
+    # d2 and reconstruction: only the auto-encoder
+    for key in ('loss_d2', 'loss_recon'):
+        preds = [p for view in ctx.preds for p in view.values()]
+        assert all(g is None for g in grad_of(out[key], preds)), key
+        assert any(g is not None for g in grad_of(out[key], ae)), key
+    # the frozen pass leaves the real normalisation buffers untouched
+    reg_b = build(tasks, norm='batch')
+    before = {k: v.clone() for k, v in reg_b.ae.named_buffers()}
+    y1, yh1, _, _ = reg_b.build_inputs(ctx, 1, soft_hat=False)
+    reg_b.frozen_latent(torch.cat([y1, yh1]))
+    for k, v in reg_b.ae.named_buffers():
+        assert torch.equal(v, before[k]), k
+
+
+def test_depth_stats_from_spec_and_bad_kind():
+    tasks = make_tasks(('semseg', 'depth'))
+    tasks['depth'].stats = (0.1, 0.05)
+    reg = build(tasks)
+    ctx = make_ctx(tasks, [[1, 0]], num_views=3)
+    _, y_hat, _, _ = reg.build_inputs(ctx, 1, soft_hat=True)
+    expected = tasks['depth'].cdf(ctx.preds[1]['depth'].detach())
+    mask = (ctx.batch.target('semseg', 1).data != 255).float()
+    assert torch.allclose(y_hat[:, 4:5], expected * mask)
+    tasks['depth'].kind = 'other'
+    with pytest.raises(ValueError, match='unsupported kind'):
+        build(tasks)
