@@ -5,7 +5,7 @@ tasks = dict(
     semseg=dict(
         type='SemSegTask',
         num_classes=6,
-        class_names=('floor', 'wall', 'sphere', 'box', 'cylinder', 'plane')),
+        class_names=('floor', 'wall', 'sphere', 'box', 'cylinder', 'panel')),
     # CDF statistics of the synthetic depth (measured over 200 train images)
     depth=dict(type='DepthTask', stats=(3.83, 1.60)),
     normal=dict(type='NormalTask'))
