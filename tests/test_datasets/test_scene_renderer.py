@@ -167,8 +167,8 @@ def test_bad_identity(args, match):
 def test_culling_is_exact(monkeypatch):
     """Screen windows and shadow-ray culling change nothing."""
     fast = _scenes('train', 12, seed=3)
-    monkeypatch.setattr(sr, '_screen_window',
-                        lambda *a: (slice(None), slice(None)))
+    monkeypatch.setattr(sr, '_screen_windows',
+                        lambda prims, *a: [(slice(None), ) * 2] * len(prims))
     monkeypatch.setattr(sr, '_shadow_candidates',
                         lambda loc, active, *a: np.flatnonzero(active))
     slow = _scenes('train', 12, seed=3)

@@ -23,7 +23,7 @@ See ``docs/synthetic.md`` for the parameters and the measured sanity checks.
 """
 import functools
 import zlib
-from typing import Any, Dict, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -417,35 +417,45 @@ def _sample_objects(rng: np.random.Generator, p: Dict[str, Any],
     return objects
 
 
-def _screen_window(prim, origin: np.ndarray, cam_to_world: np.ndarray,
-                   intrinsics: Tuple[float, float, float, float], h: int,
-                   w: int):
-    """Pixel window (row, column slices) that contains the primitive.
+def _screen_windows(prims: Sequence[Any], origin: np.ndarray,
+                    cam_to_world: np.ndarray,
+                    intrinsics: Tuple[float, float, float, float], h: int,
+                    w: int) -> List[Optional[Tuple[slice, slice]]]:
+    """Pixel windows (row, column slices) that contain each primitive.
 
-    Projects the cube around the primitive's bounding sphere: the image of
-    a convex set in front of the camera lies in the hull of its corners'
+    Projects the cube around a primitive's bounding sphere: the image of a
+    convex set in front of the camera lies in the hull of its corners'
     images. Planes (and anything reaching behind the camera) get the whole
     image; ``None`` means off screen.
     """
     full = (slice(None), slice(None))
-    if isinstance(prim, _Plane):
-        return full
-    centre, radius = prim.bound
-    corners = centre + radius * _CUBE
+    objs = [k for k, pr in enumerate(prims) if not isinstance(pr, _Plane)]
+    windows: List[Optional[Tuple[slice, slice]]] = [full] * len(prims)
+    if not objs:
+        return windows
+    centre = np.array([prims[k].bound[0] for k in objs])
+    radius = np.array([prims[k].bound[1] for k in objs])
+    corners = centre[:, None] + radius[:, None, None] * _CUBE  # (K, 8, 3)
     cam = (corners - origin) @ cam_to_world
-    if (cam[:, 2] < 1e-3).any():
-        return full
     fx, fy, cx, cy = intrinsics
-    u = fx * cam[:, 0] / cam[:, 2] + cx
-    v = fy * cam[:, 1] / cam[:, 2] + cy
+    with np.errstate(divide='ignore', invalid='ignore'):
+        u = fx * cam[..., 0] / cam[..., 2] + cx
+        v = fy * cam[..., 1] / cam[..., 2] + cy
     # pixel j is inside when its centre j + 0.5 is in [u.min(), u.max()]
-    c0 = max(int(np.floor(u.min() - 0.5)), 0)
-    c1 = min(int(np.ceil(u.max() - 0.5)) + 1, w)
-    r0 = max(int(np.floor(v.min() - 0.5)), 0)
-    r1 = min(int(np.ceil(v.max() - 0.5)) + 1, h)
-    if c0 >= c1 or r0 >= r1:
-        return None
-    return slice(r0, r1), slice(c0, c1)
+    behind = (cam[..., 2] < 1e-3).any(1).tolist()
+    c0 = np.floor(u.min(1) - 0.5).clip(0, w).tolist()
+    c1 = (np.ceil(u.max(1) - 0.5) + 1).clip(0, w).tolist()
+    r0 = np.floor(v.min(1) - 0.5).clip(0, h).tolist()
+    r1 = (np.ceil(v.max(1) - 0.5) + 1).clip(0, h).tolist()
+    for i, k in enumerate(objs):
+        if behind[i]:
+            continue
+        if c0[i] >= c1[i] or r0[i] >= r1[i]:
+            windows[k] = None
+        else:
+            windows[k] = (slice(int(r0[i]), int(r1[i])),
+                          slice(int(c0[i]), int(c1[i])))
+    return windows
 
 
 def _shadow_candidates(loc: Tuple[np.ndarray, np.ndarray, np.ndarray],
@@ -580,10 +590,10 @@ def render_scene(seed: int,
     depth2d = np.full((h, w), _INF)
     inst2d = np.zeros((h, w), dtype=np.int64)
     dirs2d = dirs.reshape(h, w, 3)
-    windows = []  # (index, window) of the objects
-    for k, (_, prim) in enumerate(prims):
-        win = _screen_window(prim, origin, cam_to_world, (fx, fy, cx, cy),
-                             h, w)
+    all_windows = _screen_windows([pr for _, pr in prims], origin,
+                                  cam_to_world, (fx, fy, cx, cy), h, w)
+    windows = []  # (index, window) of the visible objects
+    for k, ((_, prim), win) in enumerate(zip(prims, all_windows)):
         if win is None:
             continue
         if not isinstance(prim, _Plane):
