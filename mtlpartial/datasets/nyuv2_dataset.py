@@ -39,5 +39,6 @@ class NYUv2Dataset(MTANNpyDataset):
         return dict(
             semseg=dict(
                 type='SemSegTask', num_classes=13, class_names=NYU_CLASSES),
-            depth=dict(type='DepthTask'),
+            # official JTR CDF statistics of NYUv2 depth
+            depth=dict(type='DepthTask', stats=(2.3618, 1.5876)),
             normal=dict(type='NormalTask'))

@@ -133,10 +133,13 @@ class DepthTask(BaseTask):
             (MTAN RandomScaleCrop) and inverse depth is *multiplied* by
             ``s``. The official MTPSL/JTR Cityscapes loaders divide inverse
             depth too; that is a bug we fix (see docs/methods/common.md).
-        stats (tuple[float, float]): mean and std of valid depth, used by
-            the CDF encoding (JTR). Defaults to the NYUv2 values of the
-            official JTR code (2.3618, 1.5876). Set them per dataset: the
-            official code reuses the NYUv2 values on Cityscapes (bug).
+        stats (tuple[float, float], optional): mean and std of valid
+            depth, used by the CDF encoding (JTR's ``Φ``). The official JTR
+            code hard-codes the NYUv2 values (2.3618, 1.5876) and reuses
+            them on Cityscapes inverse depth, where ``Φ`` is then almost
+            constant (bug). Here they are per dataset: the NYUv2 configs
+            set the official values, others measure them with
+            ``tools/misc/depth_stats.py``. None: the CDF encoding raises.
         loss (str): 'l1' (masked L1, all three papers). Defaults to 'l1'.
         loss_weight (float): Defaults to 1.0.
     """
@@ -149,17 +152,18 @@ class DepthTask(BaseTask):
     def __init__(self,
                  name: str,
                  inverse: bool = False,
-                 stats: Sequence[float] = (2.3618, 1.5876),
+                 stats: Optional[Sequence[float]] = None,
                  loss: str = 'l1',
                  loss_weight: float = 1.0) -> None:
         super().__init__(name, loss_weight)
         if loss != 'l1':
             raise ValueError(f'task "{name}": unknown depth loss {loss!r}')
-        if len(stats) != 2 or float(stats[1]) <= 0:
+        if stats is not None and (len(stats) != 2 or float(stats[1]) <= 0):
             raise ValueError(f'task "{name}": stats must be (mean, std>0), '
                              f'got {stats}')
         self.inverse = bool(inverse)
-        self.stats = (float(stats[0]), float(stats[1]))
+        self.stats = None if stats is None else (float(stats[0]),
+                                                 float(stats[1]))
 
     @property
     def num_outputs(self) -> int:
@@ -184,6 +188,11 @@ class DepthTask(BaseTask):
 
     def cdf(self, x: Tensor) -> Tensor:
         """Normal CDF with the dataset's depth statistics (JTR's Φ)."""
+        if self.stats is None:
+            raise ValueError(
+                f'task "{self.name}": DepthTask.stats (mean, std of valid '
+                'depth) must be set for the CDF encoding; measure them with '
+                'python tools/misc/depth_stats.py CONFIG')
         mean, std = self.stats
         return 0.5 * (1 + torch.erf((x - mean) / (std * math.sqrt(2.0))))
 

@@ -8,7 +8,7 @@ from mtlpartial.structures import MultiTaskDataSample
 
 DEMO_TASKS = dict(
     semseg=dict(type='SemSegTask', num_classes=4),
-    depth=dict(type='DepthTask'),
+    depth=dict(type='DepthTask', stats=(2.3618, 1.5876)),
     normal=dict(type='NormalTask'))
 
 

@@ -46,12 +46,12 @@ from mtlpartial.structures import MultiTaskDataSample  # noqa: E402
 #: task kinds cycled to build K synthetic tasks
 TASK_POOL = [
     ('semseg', dict(type='SemSegTask', num_classes=13)),
-    ('depth', dict(type='DepthTask')),
+    ('depth', dict(type='DepthTask', stats=(2.3618, 1.5876))),
     ('normal', dict(type='NormalTask')),
     ('edge', dict(type='BinaryTask', pos_weight=0.95, metric='odsF')),
     ('saliency', dict(type='BinaryTask')),
     ('parts', dict(type='SemSegTask', num_classes=7)),
-    ('depth2', dict(type='DepthTask')),
+    ('depth2', dict(type='DepthTask', stats=(2.3618, 1.5876))),
 ]
 ARCHS = dict(
     small=dict(filters=(16, 32, 48, 64, 64)),

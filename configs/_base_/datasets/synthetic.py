@@ -6,15 +6,25 @@ tasks = dict(
         type='SemSegTask',
         num_classes=6,
         class_names=('floor', 'wall', 'sphere', 'box', 'cylinder', 'panel')),
-    # CDF statistics of the synthetic depth (measured over 200 train images)
-    depth=dict(type='DepthTask', stats=(3.83, 1.60)),
+    # CDF statistics of valid depth (tools/misc/depth_stats.py)
+    depth=dict(type='DepthTask', stats=(3.87, 1.62)),
     normal=dict(type='NormalTask'))
 scene = dict(seed=0, height=64, width=80)
 partial_labels = dict(type='Full')
-train_pipeline = [
-    dict(type='RandomScaleCrop', scales=(1.0, 1.2, 1.5)),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackMultiTaskInputs'),
+rsc = dict(type='RandomScaleCrop', scales=(1.0, 1.2, 1.5))
+flip = dict(type='RandomFlip', prob=0.5)
+train_pipeline = [rsc, flip, dict(type='PackMultiTaskInputs')]
+# two views (MTPSL, SSL): view 1 = RSC(view 0)
+train_pipeline_2views = [
+    rsc, flip,
+    dict(type='MultiView', num_views=2, view_transforms=[rsc]),
+    dict(type='PackMultiTaskInputs')
+]
+# three views (JTR): views 1, 2 = independent RSC(view 0)
+train_pipeline_3views = [
+    rsc, flip,
+    dict(type='MultiView', num_views=3, view_transforms=[rsc]),
+    dict(type='PackMultiTaskInputs')
 ]
 test_pipeline = [dict(type='PackMultiTaskInputs')]
 train_dataloader = dict(

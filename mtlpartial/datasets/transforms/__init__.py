@@ -5,9 +5,10 @@ from .geometric import (RandomFlip, RandomScaleCrop, compose_box,
                         resize_nearest)
 from .multiview import MultiView
 from .photometric import ImgAugment, PhotoMetricDistortion
+from .resize import Resize
 
 __all__ = [
     'RandomScaleCrop', 'RandomFlip', 'MultiView', 'PhotoMetricDistortion',
-    'ImgAugment', 'PackMultiTaskInputs', 'compose_box', 'relative_box',
+    'ImgAugment', 'PackMultiTaskInputs', 'Resize', 'compose_box', 'relative_box',
     'resize_nearest', 'resize_bilinear', 'resize_gt'
 ]

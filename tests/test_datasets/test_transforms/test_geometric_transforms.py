@@ -131,3 +131,28 @@ def test_resize_nearest_matches_torch():
         torch.from_numpy(x[..., 0]).float()[None, None], (12, 20),
         mode='nearest')
     np.testing.assert_array_equal(out[..., 0], ref[0, 0].long().numpy())
+
+
+def test_fixed_resize_keeps_dtypes_and_region():
+    import numpy as np
+
+    from mtlpartial.datasets.transforms import Resize
+    from mtlpartial.tasks import build_tasks
+    specs = build_tasks(
+        dict(seg=dict(type='SemSegTask', num_classes=3),
+             depth=dict(type='DepthTask')))
+    results = dict(
+        img=np.random.rand(10, 20, 3).astype(np.float32),
+        gt_maps=dict(
+            seg=np.random.randint(0, 3, (10, 20, 1)),
+            depth=np.full((10, 20, 1), 2.0, np.float32)),
+        task_specs=specs, crop_box=(0., 0., 1., 1.))
+    out = Resize((5, 8))(results)
+    assert out['img'].shape == (5, 8, 3)
+    assert out['gt_maps']['seg'].shape == (5, 8, 1)
+    assert out['gt_maps']['seg'].dtype == np.int64
+    assert np.all(out['gt_maps']['depth'] == 2.0)  # not a zoom
+    assert tuple(out['crop_box']) == (0., 0., 1., 1.)
+    import pytest
+    with pytest.raises(ValueError, match='Resize'):
+        Resize((0, 3))

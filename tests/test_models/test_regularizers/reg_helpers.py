@@ -15,7 +15,7 @@ from mtlpartial.tasks import build_tasks
 
 TASK_CFGS = OrderedDict(
     semseg=dict(type='SemSegTask', num_classes=4),
-    depth=dict(type='DepthTask'),
+    depth=dict(type='DepthTask', stats=(2.3618, 1.5876)),
     normal=dict(type='NormalTask'),
     edge=dict(type='BinaryTask'))
 
