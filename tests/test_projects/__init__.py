@@ -1,0 +1,1 @@
+# Copyright (c) mtlpartial contributors. All rights reserved.
