@@ -14,7 +14,8 @@ log_level = 'INFO'
 load_from = None
 resume = False
 # mtlpartial syncs gradients itself (SUM of globally normalised losses).
-model_wrapper_cfg = dict(type='MultiTaskDistributedWrapper')
+# mmengine looks wrappers up in its root registry: use the scoped name
+model_wrapper_cfg = dict(type='mtlpartial.MultiTaskDistributedWrapper')
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=20),

@@ -7,10 +7,10 @@ _base_ = [
 ]
 partial_labels = dict(type='OfficialMask', file='data/mtpsl_label_masks/nyuv2_onelabel.pth')
 # DGR / Auto-Lambda use an L1 loss for normals
-tasks = dict(
-    semseg=dict(type='SemSegTask', num_classes=13),
-    depth=dict(type='DepthTask', stats=(2.3618, 1.5876)),
-    normal=dict(type='NormalTask', loss='l1'))
+tasks = [
+    dict(name='semseg', type='SemSegTask', num_classes=13),
+    dict(name='depth', type='DepthTask', stats=(2.3618, 1.5876)),
+    dict(name='normal', type='NormalTask', loss='l1')]
 model = dict(
     tasks=tasks,
     regularizers=[dict(type='DGR', lambda_=0.1, h=1e-3, num_dummy=1, mode='fd')])

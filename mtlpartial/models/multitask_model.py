@@ -8,7 +8,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.dist import is_distributed
-from mmengine.model import BaseModel
+from mmengine.model import BaseModel, ModuleDict, ModuleList
 from mmengine.optim import OptimWrapper
 from torch import Tensor
 
@@ -95,7 +95,8 @@ class MultiTaskModel(BaseModel):
 
         self.backbone = MODELS.build(backbone)
         self.neck = MODELS.build(neck) if neck is not None else None
-        self.heads = nn.ModuleDict()
+        # mmengine containers, so that init_weights reaches every head's init_cfg
+        self.heads = ModuleDict()
         per_task = heads if 'type' not in heads else {
             t: heads
             for t in self.tasks
@@ -111,7 +112,7 @@ class MultiTaskModel(BaseModel):
             cfg['out_channels'] = task.num_outputs
             self.heads[name] = MODELS.build(cfg)
 
-        self.regularizers = nn.ModuleList()
+        self.regularizers = ModuleList()
         for cfg in regularizers or []:
             reg = MODELS.build(cfg)
             if not isinstance(reg, BaseRegularizer):

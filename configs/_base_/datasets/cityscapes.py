@@ -2,13 +2,16 @@
 # label_19,depth}), 128x256, 7-class seg + inverse depth (MTPSL / JTR).
 dataset_type = 'CityscapesDataset'
 data_root = 'data/cityscapes'
-tasks = dict(
-    semseg=dict(type='SemSegTask', num_classes=7),
+# a list keeps the task order (dict keys are sorted when mmengine dumps a
+# config); the order is the task order everywhere (masks, heads, losses)
+tasks = [
+    dict(name='semseg', type='SemSegTask', num_classes=7),
     # inverse depth: RandomScaleCrop multiplies it by the zoom. JTR needs
     # the CDF statistics of your copy (the official code reuses NYUv2's):
     #   python tools/misc/depth_stats.py configs/supervised/cityscapes_onelabel.py
     # and add stats=(mean, std) here.
-    depth=dict(type='DepthTask', inverse=True))
+    dict(name='depth', type='DepthTask', inverse=True)
+]
 partial_labels = dict(type='Full')
 rsc = dict(type='RandomScaleCrop', scales=(1.0, 1.2, 1.5))
 flip = dict(type='RandomFlip', prob=0.5)

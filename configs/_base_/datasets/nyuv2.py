@@ -3,11 +3,14 @@
 # MTPSL/JTR protocol: RandomScaleCrop, no flip, [0, 1] images.
 dataset_type = 'NYUv2Dataset'
 data_root = 'data/nyuv2'
-tasks = dict(
-    semseg=dict(type='SemSegTask', num_classes=13),
+# a list keeps the task order (dict keys are sorted when mmengine dumps a
+# config); the order is the task order everywhere (masks, heads, losses)
+tasks = [
+    dict(name='semseg', type='SemSegTask', num_classes=13),
     # official JTR CDF statistics of NYUv2 depth
-    depth=dict(type='DepthTask', stats=(2.3618, 1.5876)),
-    normal=dict(type='NormalTask'))
+    dict(name='depth', type='DepthTask', stats=(2.3618, 1.5876)),
+    dict(name='normal', type='NormalTask')
+]
 partial_labels = dict(type='Full')
 rsc = dict(type='RandomScaleCrop', scales=(1.0, 1.2, 1.5))
 train_pipeline = [rsc, dict(type='PackMultiTaskInputs')]

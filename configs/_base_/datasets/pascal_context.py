@@ -4,13 +4,20 @@
 # loss weights semseg 1, parts 2, sal 5, edge 50, normals 10.
 dataset_type = 'PascalContextDataset'
 data_root = 'data/PASCAL_MT'
-tasks = dict(
-    semseg=dict(type='SemSegTask', num_classes=21),
-    human_parts=dict(type='SemSegTask', num_classes=7, loss_weight=2.0),
-    sal=dict(type='BinaryTask', metric='maxF', loss_weight=5.0),
-    normals=dict(type='NormalTask', loss='l1', loss_weight=10.0),
-    edge=dict(
-        type='BinaryTask', pos_weight=0.95, metric='odsF', loss_weight=50.0))
+# a list keeps the task order (dict keys are sorted when mmengine dumps a
+# config); the order is the task order everywhere (masks, heads, losses)
+tasks = [
+    dict(name='semseg', type='SemSegTask', num_classes=21),
+    dict(name='human_parts', type='SemSegTask', num_classes=7, loss_weight=2.0),
+    dict(name='sal', type='BinaryTask', metric='maxF', loss_weight=5.0),
+    dict(name='normals', type='NormalTask', loss='l1', loss_weight=10.0),
+    dict(
+        name='edge',
+        type='BinaryTask',
+        pos_weight=0.95,
+        metric='odsF',
+        loss_weight=50.0)
+]
 partial_labels = dict(type='Full')
 size = (512, 512)
 flip = dict(type='RandomFlip', prob=0.5)

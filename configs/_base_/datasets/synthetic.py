@@ -1,14 +1,18 @@
 # The embedded procedural scene set (no files, deterministic from its seed):
 # the project's CPU proxy for NYUv2 (see docs/synthetic.md).
 dataset_type = 'SyntheticSceneDataset'
-tasks = dict(
-    semseg=dict(
+# a list keeps the task order (dict keys are sorted when mmengine dumps a
+# config); the order is the task order everywhere (masks, heads, losses)
+tasks = [
+    dict(
+        name='semseg',
         type='SemSegTask',
         num_classes=6,
         class_names=('floor', 'wall', 'sphere', 'box', 'cylinder', 'panel')),
     # CDF statistics of valid depth (tools/misc/depth_stats.py)
-    depth=dict(type='DepthTask', stats=(3.87, 1.62)),
-    normal=dict(type='NormalTask'))
+    dict(name='depth', type='DepthTask', stats=(3.87, 1.62)),
+    dict(name='normal', type='NormalTask')
+]
 scene = dict(seed=0, height=64, width=80)
 partial_labels = dict(type='Full')
 rsc = dict(type='RandomScaleCrop', scales=(1.0, 1.2, 1.5))

@@ -17,9 +17,10 @@ class RNGStateHook(Hook):
     ``--resume``. Augmentations in the main process (``num_workers=0``),
     Gumbel noise, dropout and randomised balancers (PCGrad, RLW) draw from
     these generators, so without this hook a resumed run diverges from an
-    uninterrupted one. With it (and ``randomness=dict(seed=..,
-    deterministic=True)`` on CPU), a run interrupted at an epoch boundary
-    and resumed ends with the same weights as an uninterrupted run.
+    uninterrupted one. With it (on CPU, ``randomness=dict(seed=...)``,
+    ``num_workers=0``), a run interrupted at an epoch boundary and resumed
+    ends with the same weights as an uninterrupted run
+    (tests/test_tools/test_train_resume_e2e.py).
     """
     priority = 'VERY_LOW'
 

@@ -36,7 +36,8 @@ class MultiTaskDistributedWrapper(nn.Module):
 
     Select it with
     ``model_wrapper_cfg=dict(type='MultiTaskDistributedWrapper')``
-    (the default in ``configs/_base_/default_runtime.py``).
+    (scoped name ``'mtlpartial.MultiTaskDistributedWrapper'``, the default in
+    ``configs/_base_/default_runtime.py``).
 
     Args:
         module (nn.Module): the model.
