@@ -95,7 +95,7 @@ class MultiTaskModel(BaseModel):
 
         self.backbone = MODELS.build(backbone)
         self.neck = MODELS.build(neck) if neck is not None else None
-        # mmengine containers, so that init_weights reaches every head's init_cfg
+        # mmengine containers: init_weights reaches every head's init_cfg
         self.heads = ModuleDict()
         per_task = heads if 'type' not in heads else {
             t: heads

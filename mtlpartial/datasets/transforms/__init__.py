@@ -9,6 +9,7 @@ from .resize import Resize
 
 __all__ = [
     'RandomScaleCrop', 'RandomFlip', 'MultiView', 'PhotoMetricDistortion',
-    'ImgAugment', 'PackMultiTaskInputs', 'Resize', 'compose_box', 'relative_box',
+    'ImgAugment', 'PackMultiTaskInputs', 'Resize', 'compose_box',
+    'relative_box',
     'resize_nearest', 'resize_bilinear', 'resize_gt'
 ]
