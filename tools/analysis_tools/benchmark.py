@@ -12,9 +12,9 @@ Three modes:
 * ``benchmark.py --balancers``: every gradient/weighting method through
   ``MultiTaskOptimWrapper`` as a ratio to EW on the same model and batch.
 
-Peak memory: ``torch.cuda.max_memory_allocated`` on GPU; on Linux CPU the
-process high-water mark (``VmHWM``) after resetting it through
-``/proc/self/clear_refs``, minus the resident size before the case.
+Peak memory: ``torch.cuda.max_memory_allocated`` on GPU; on CPU each case
+runs once more in a fresh subprocess and reports its peak resident size
+during two training steps minus its size right after building the model.
 
 Examples:
     python tools/analysis_tools/benchmark.py --sweep-k --ks 2 3 4
@@ -123,6 +123,7 @@ def build_case(tasks, reg: Optional[dict], arch: str, device: str,
 
 
 def rss_now() -> int:
+    """Resident set size of this process in bytes (Linux)."""
     with open('/proc/self/status') as f:
         for line in f:
             if line.startswith('VmRSS'):
@@ -130,31 +131,50 @@ def rss_now() -> int:
     return 0
 
 
-def reset_peak(device: str) -> int:
-    """Reset the peak-memory counter; returns the baseline in bytes."""
-    if device.startswith('cuda'):
+def measure_memory(case: dict, args) -> float:
+    """Peak memory (MiB) of training steps beyond the built model.
+
+    GPU: ``max_memory_allocated`` in this process. CPU: a fresh
+    subprocess (the allocator keeps freed memory, so in-process peaks are
+    meaningless) reports ``ru_maxrss`` after two steps minus its resident
+    size right after building the model.
+    """
+    if args.device.startswith('cuda'):
+        model, ow = build_case(case['tasks'], case['reg'], args.arch,
+                               args.device, case['ow'])
+        data = make_batch(case['tasks'], args.batch_size, model.num_views,
+                          *args.size, case['setting'])
+        time_steps(model, ow, data, 1, args.device)
         torch.cuda.synchronize()
+        base = torch.cuda.memory_allocated()
         torch.cuda.reset_peak_memory_stats()
-        return torch.cuda.memory_allocated()
-    try:
-        with open('/proc/self/clear_refs', 'w') as f:
-            f.write('5')
-        return rss_now()
-    except OSError:
-        return 0
-
-
-def read_peak(device: str, base: int) -> float:
-    if device.startswith('cuda'):
+        time_steps(model, ow, data, 1, args.device)
         return (torch.cuda.max_memory_allocated() - base) / 2**20
-    try:
-        with open('/proc/self/status') as f:
-            for line in f:
-                if line.startswith('VmHWM'):
-                    return (int(line.split()[1]) * 1024 - base) / 2**20
-    except OSError:
-        pass
-    return float('nan')
+    import json
+    import subprocess
+    payload = json.dumps(dict(case, arch=args.arch, size=args.size,
+                              batch_size=args.batch_size))
+    out = subprocess.run(
+        [sys.executable, osp.abspath(__file__), '--memory-case', payload],
+        capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def memory_case_main(payload: str) -> None:
+    """Child process of :func:`measure_memory` (CPU)."""
+    import json
+    import resource
+    case = json.loads(payload)
+    init_default_scope('mtlpartial')
+    torch.manual_seed(0)
+    model, ow = build_case(case['tasks'], case['reg'], case['arch'], 'cpu',
+                           case['ow'])
+    data = make_batch(case['tasks'], case['batch_size'], model.num_views,
+                      *case['size'], case['setting'])
+    base = rss_now()
+    time_steps(model, ow, data, 2, 'cpu')
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print((peak - base) / 2**20)
 
 
 def time_steps(model, ow, data, iters: int, device: str) -> List[float]:
@@ -178,9 +198,12 @@ def run_cases(cases: Dict[str, tuple], data_for, args) -> Dict[str, dict]:
         model, ow = build_case(tasks, reg, args.arch, args.device, ow_cfg)
         data = data_for(tasks, model.num_views)
         time_steps(model, ow, data, args.warmup, args.device)
-        base = reset_peak(args.device)
-        time_steps(model, ow, data, 1, args.device)
-        out[name] = dict(mem=read_peak(args.device, base), times=[])
+        mem = float('nan')
+        if not args.no_memory:
+            mem = measure_memory(
+                dict(tasks=tasks, reg=reg, ow=ow_cfg,
+                     setting=data_for.setting), args)
+        out[name] = dict(mem=mem, times=[])
         built[name] = (model, ow, data)
     for _ in range(args.rounds):
         for name, (model, ow, data) in built.items():
@@ -208,6 +231,8 @@ def sweep_k(args) -> None:
             return make_batch(tasks, args.batch_size, views, h, w,
                               args.setting)
 
+        data_for.setting = args.setting
+
         res = run_cases(cases, data_for, args)
         base = res['supervised']
         for m in args.methods:
@@ -231,6 +256,8 @@ def balancers(args) -> None:
 
     def data_for(tasks, views):
         return make_batch(tasks, args.batch_size, views, h, w, 'full')
+
+    data_for.setting = 'full'
 
     res = run_cases(cases, data_for, args)
     base = res['EW']
@@ -258,10 +285,18 @@ def config_mode(args) -> None:
     ow = runner.build_optim_wrapper(cfg.optim_wrapper)
     data = next(iter(runner.build_dataloader(cfg.train_dataloader)))
     time_steps(model, ow, data, args.warmup, args.device)
-    base = reset_peak(args.device)
+    base = torch.cuda.memory_allocated() if args.device.startswith(
+        'cuda') else rss_now()
+    if args.device.startswith('cuda'):
+        torch.cuda.reset_peak_memory_stats()
     times = time_steps(model, ow, data, args.iters * args.rounds,
                        args.device)
-    mem = read_peak(args.device, base)
+    if args.device.startswith('cuda'):
+        mem = (torch.cuda.max_memory_allocated() - base) / 2**20
+    else:  # upper bound: process peak minus RSS before the timed steps
+        import resource
+        mem = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 -
+               base) / 2**20
     t = statistics.median(times)
     b = len(data['inputs'])
     print(f'{args.config}: {t * 1e3:.1f} ms/iter (median of {len(times)}), '
@@ -290,6 +325,9 @@ def parse_args():
     p.add_argument('--device', default='cuda' if torch.cuda.is_available()
                    else 'cpu')
     p.add_argument('--threads', type=int, default=None)
+    p.add_argument('--no-memory', action='store_true',
+                   help='skip the peak-memory measurement')
+    p.add_argument('--memory-case', help=argparse.SUPPRESS)
     args = p.parse_args()
     if 'supervised' not in args.methods:
         args.methods = ['supervised'] + args.methods
@@ -298,6 +336,9 @@ def parse_args():
 
 def main() -> None:
     args = parse_args()
+    if args.memory_case:
+        memory_case_main(args.memory_case)
+        return
     if args.threads:
         torch.set_num_threads(args.threads)
     init_default_scope('mtlpartial')

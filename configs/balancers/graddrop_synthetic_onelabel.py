@@ -1,0 +1,9 @@
+# GradDrop task balancing on supervised partial-label MTL, synthetic onelabel.
+# Per-task gradients w.r.t. the shared parameters;
+# tasks without a labelled sample in the batch sit out the step.
+_base_ = ['../supervised/synthetic_onelabel.py']
+optim_wrapper = dict(
+    type='MultiTaskOptimWrapper',
+    balancer=dict(type='GradDrop'),
+    rep_grad=False,
+    num_tasks=3)
