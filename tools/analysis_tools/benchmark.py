@@ -14,6 +14,7 @@ Three modes:
 
 Peak memory: ``torch.cuda.max_memory_allocated`` on GPU; on CPU each case
 runs once more in a fresh subprocess and reports its peak resident size
+(``VmHWM``)
 during two training steps minus its size right after building the model.
 
 Examples:
@@ -122,11 +123,15 @@ def build_case(tasks, reg: Optional[dict], arch: str, device: str,
     return model, ow
 
 
-def rss_now() -> int:
-    """Resident set size of this process in bytes (Linux)."""
+def rss_now(field: str = 'VmRSS') -> int:
+    """Resident set size (``VmRSS``) or its peak (``VmHWM``) in bytes.
+
+    ``VmHWM`` belongs to the address space, so it starts afresh at
+    ``exec`` (unlike ``ru_maxrss``, which keeps the forked parent's peak).
+    """
     with open('/proc/self/status') as f:
         for line in f:
-            if line.startswith('VmRSS'):
+            if line.startswith(field):
                 return int(line.split()[1]) * 1024
     return 0
 
@@ -163,7 +168,6 @@ def measure_memory(case: dict, args) -> float:
 def memory_case_main(payload: str) -> None:
     """Child process of :func:`measure_memory` (CPU)."""
     import json
-    import resource
     case = json.loads(payload)
     init_default_scope('mtlpartial')
     torch.manual_seed(0)
@@ -173,8 +177,7 @@ def memory_case_main(payload: str) -> None:
                       *case['size'], case['setting'])
     base = rss_now()
     time_steps(model, ow, data, 2, 'cpu')
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print((peak - base) / 2**20)
+    print((rss_now('VmHWM') - base) / 2**20)
 
 
 def time_steps(model, ow, data, iters: int, device: str) -> List[float]:
@@ -294,9 +297,7 @@ def config_mode(args) -> None:
     if args.device.startswith('cuda'):
         mem = (torch.cuda.max_memory_allocated() - base) / 2**20
     else:  # upper bound: process peak minus RSS before the timed steps
-        import resource
-        mem = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 -
-               base) / 2**20
+        mem = (rss_now('VmHWM') - base) / 2**20
     t = statistics.median(times)
     b = len(data['inputs'])
     print(f'{args.config}: {t * 1e3:.1f} ms/iter (median of {len(times)}), '
