@@ -14,8 +14,8 @@ Three modes:
 
 Peak memory: ``torch.cuda.max_memory_allocated`` on GPU; on CPU each case
 runs once more in a fresh subprocess and reports its peak resident size
-(``VmHWM``)
-during two training steps minus its size right after building the model.
+(``VmHWM``) during two training steps minus its size right after building
+the model.
 
 Examples:
     python tools/analysis_tools/benchmark.py --sweep-k --ks 2 3 4
