@@ -22,7 +22,7 @@ import os.path as osp
 import subprocess
 import sys
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
@@ -56,12 +56,17 @@ def last_val_metrics(work_dir: str) -> Dict[str, float]:
     return last
 
 
-def run_one(method: str, setting: str, seed: int, args) -> Dict[str, float]:
+def run_one(method: str, setting: str, seed: int,
+            args) -> Optional[Dict[str, float]]:
+    """Train one run (or read its finished metrics); ``None`` when it is
+    missing and ``--skip-missing`` is set."""
     work_dir = osp.join(args.work_root, f'{method}_{setting}_seed{seed}')
     done = osp.join(work_dir, 'final_metrics.json')
     if osp.isfile(done):
         with open(done) as f:
-            return json.load(f)
+            return dict(json.load(f), seed=seed)
+    if args.skip_missing:
+        return None
     cfg = osp.join(REPO_ROOT, 'configs', method, f'synthetic_{setting}.py')
     options = [
         f'randomness.seed={seed}', f'train_cfg.max_epochs={args.epochs}',
@@ -90,6 +95,7 @@ def run_one(method: str, setting: str, seed: int, args) -> Dict[str, float]:
     metrics['train_minutes'] = (time.time() - t0) / 60
     with open(done, 'w') as f:
         json.dump(metrics, f, indent=1)
+    metrics['seed'] = seed
     print(f'{method:>12} {setting:>8} seed {seed}: '
           f'mIoU {metrics["semseg/mIoU"]:.2f} depth '
           f'{metrics["depth/abs_err"]:.4f} normal '
@@ -124,25 +130,29 @@ def write_page(results, args) -> None:
     ]
     for setting in args.settings:
         lines += [f'## {setting}', '',
-                  '| method | ' + ' | '.join(SHOWN) + ' | Δ% | min/run |',
-                  '|---|' + '---|' * (len(SHOWN) + 2)]
+                  '| method | ' + ' | '.join(SHOWN) +
+                  ' | Δ% | min/run | seeds |',
+                  '|---|' + '---|' * (len(SHOWN) + 3)]
+        base = {r['seed']: r for r in results[setting]['supervised']}
         for method in args.methods:
-            runs = results[setting][method]
+            # Δ% needs supervised MTL of the same seed
+            runs = [r for r in results[setting][method] if r['seed'] in base]
+            if not runs:
+                continue
             cells = []
             for k in SHOWN:
                 v = np.array([r[k] for r in runs])
                 arrow = '↑' if HIGHER[k] else '↓'
                 cells.append(f'{v.mean():.3f} ± {v.std(ddof=1):.3f} '
                              f'{arrow}' if len(v) > 1 else f'{v[0]:.3f}')
-            deltas = np.array([
-                delta(r, b) for r, b in zip(runs,
-                                            results[setting]['supervised'])
-            ])
+            deltas = np.array([delta(r, base[r['seed']]) for r in runs])
             minutes = np.mean([r['train_minutes'] for r in runs])
             cells.append(f'{deltas.mean():+.2f} ± {deltas.std(ddof=1):.2f}'
                          if len(deltas) > 1 else f'{deltas[0]:+.2f}')
             cells.append(f'{minutes:.1f}')
-            lines.append(f'| {method} | ' + ' | '.join(cells) + ' |')
+            seeds = ','.join(str(r['seed']) for r in runs)
+            lines.append(f'| {method} | ' + ' | '.join(cells) +
+                         f' | {seeds} |')
         lines.append('')
     text = '\n'.join(lines)
     if osp.isfile(args.out):  # keep the hand-written discussion
@@ -168,6 +178,8 @@ def main() -> None:
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--work-root', default='work_dirs/synthetic_results')
     p.add_argument('--out', default='docs/results.md')
+    p.add_argument('--skip-missing', action='store_true',
+                   help='only tabulate finished runs, train nothing')
     args = p.parse_args()
     if 'supervised' not in args.methods:
         args.methods = ['supervised'] + args.methods
@@ -175,8 +187,10 @@ def main() -> None:
     for seed in args.seeds:  # seeds outermost: partial tables early
         for setting in args.settings:
             for method in args.methods:
-                results.setdefault(setting, {}).setdefault(method, []).append(
-                    run_one(method, setting, seed, args))
+                run = run_one(method, setting, seed, args)
+                runs = results.setdefault(setting, {}).setdefault(method, [])
+                if run is not None:
+                    runs.append(run)
         write_page(results, args)
 
 
