@@ -56,6 +56,20 @@ def largest_remainder(shares: np.ndarray, total: int) -> np.ndarray:
     return counts
 
 
+class SeededPartialLabels(BasePartialLabels):
+    """A setting drawn from ``np.random.default_rng(seed)``.
+
+    Args:
+        seed (int): a non-negative integer. Defaults to 0.
+    """
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = _check_seed(seed, type(self).__name__)
+
+    def _args(self) -> dict:
+        return dict(seed=self.seed)
+
+
 @PARTIAL_LABELS.register_module()
 class Full(BasePartialLabels):
     """Every image is labelled for every task (fully supervised)."""
@@ -65,7 +79,7 @@ class Full(BasePartialLabels):
 
 
 @PARTIAL_LABELS.register_module()
-class OneLabel(BasePartialLabels):
+class OneLabel(SeededPartialLabels):
     """Exactly one labelled task per image, exactly balanced across tasks.
 
     Task counts differ by at most one (the tasks that receive the ``N mod K``
@@ -76,12 +90,6 @@ class OneLabel(BasePartialLabels):
     Args:
         seed (int): Defaults to 0.
     """
-
-    def __init__(self, seed: int = 0) -> None:
-        self.seed = _check_seed(seed, type(self).__name__)
-
-    def _args(self) -> dict:
-        return dict(seed=self.seed)
 
     def _make_mask(self, task_names, num_images, image_ids):
         num_tasks = len(task_names)
@@ -95,7 +103,7 @@ class OneLabel(BasePartialLabels):
 
 
 @PARTIAL_LABELS.register_module()
-class RandomLabels(BasePartialLabels):
+class RandomLabels(SeededPartialLabels):
     """A random number of labelled tasks per image, from 1 to K-1.
 
     Per image ``n ~ U{1, ..., K-1}``, then a uniformly random subset of
@@ -109,12 +117,6 @@ class RandomLabels(BasePartialLabels):
     Args:
         seed (int): Defaults to 0.
     """
-
-    def __init__(self, seed: int = 0) -> None:
-        self.seed = _check_seed(seed, type(self).__name__)
-
-    def _args(self) -> dict:
-        return dict(seed=self.seed)
 
     def _make_mask(self, task_names, num_images, image_ids):
         num_tasks = len(task_names)
@@ -131,7 +133,7 @@ class RandomLabels(BasePartialLabels):
 
 
 @PARTIAL_LABELS.register_module()
-class HalfLabels(BasePartialLabels):
+class HalfLabels(SeededPartialLabels):
     """Half of the (image, task) labels, at least one per image.
 
     JTR names this setting (Taskonomy) without releasing a rule; the rule
@@ -148,12 +150,6 @@ class HalfLabels(BasePartialLabels):
         seed (int): Defaults to 0.
     """
 
-    def __init__(self, seed: int = 0) -> None:
-        self.seed = _check_seed(seed, type(self).__name__)
-
-    def _args(self) -> dict:
-        return dict(seed=self.seed)
-
     def _make_mask(self, task_names, num_images, image_ids):
         num_tasks = len(task_names)
         if num_tasks == 1:
@@ -166,7 +162,7 @@ class HalfLabels(BasePartialLabels):
 
 
 @PARTIAL_LABELS.register_module()
-class Ratio(BasePartialLabels):
+class Ratio(SeededPartialLabels):
     """Per-task label fractions, e.g. MTPSL's Cityscapes ``Seg.:Depth = 9:1``.
 
     MTPSL (CVPR'22, "Learning from partial and imbalanced task labels"):
@@ -207,10 +203,10 @@ class Ratio(BasePartialLabels):
                 raise ValueError(f'{owner}: ratio of task "{task}" must be a '
                                  f'fraction in [0, 1], got {r!r}')
         self.ratios = {str(k): float(v) for k, v in ratios.items()}
-        self.seed = _check_seed(seed, owner)
+        super().__init__(seed)
 
     def _args(self) -> dict:
-        return dict(ratios=self.ratios, seed=self.seed)
+        return dict(ratios=self.ratios, **super()._args())
 
     def _make_mask(self, task_names, num_images, image_ids):
         unknown = [t for t in self.ratios if t not in task_names]
