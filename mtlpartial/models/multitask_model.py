@@ -11,6 +11,7 @@ from mmengine.dist import is_distributed
 from mmengine.model import BaseModel, ModuleDict, ModuleList
 from mmengine.optim import OptimWrapper
 from torch import Tensor
+from torch.profiler import record_function
 
 from mtlpartial.registry import MODELS
 from mtlpartial.structures import MultiTaskBatch
@@ -235,19 +236,25 @@ class MultiTaskModel(BaseModel):
         inputs = inputs[:b * self.num_views]
         self._norm_batch, self._norm_tasks = self._normalizers(batch)
         self.task_active = self._norm_tasks > 0
-        feats = self.extract_feat(inputs)
+        # record_function scopes name the stages in torch.profiler traces
+        # (tools/analysis_tools/benchmark.py --profile)
+        with record_function('mtl.backbone'):
+            feats = self.extract_feat(inputs)
         self._shared_rep = list(feats)
         size = inputs.shape[-2:]
-        preds_all = {
-            t: self.head_forward(t, self.heads[t], feats, size)
-            for t in self.tasks
-        }
+        with record_function('mtl.heads'):
+            preds_all = {
+                t: self.head_forward(t, self.heads[t], feats, size)
+                for t in self.tasks
+            }
         views = range(self.num_views)
         preds = [{t: p[v * b:(v + 1) * b]
                   for t, p in preds_all.items()} for v in views]
         losses: Dict[str, Tensor] = OrderedDict()
-        for t in self.tasks:
-            losses[f'loss_{t}'] = self.task_loss(t, preds[0][t], batch, 0)
+        with record_function('mtl.task_losses'):
+            for t in self.tasks:
+                losses[f'loss_{t}'] = self.task_loss(t, preds[0][t], batch,
+                                                     0)
         if self.regularizers:
             head_inputs = [
                 tuple(f[v * b:(v + 1) * b] for f in feats) for v in views
@@ -265,7 +272,9 @@ class MultiTaskModel(BaseModel):
                 head_forward=lambda t, head, x: self.head_forward(
                     t, head, x, size))
             for reg in self.regularizers:
-                for key, value in reg(ctx).items():
+                with record_function(f'mtl.reg.{reg.name}'):
+                    terms = reg(ctx)
+                for key, value in terms.items():
                     losses[f'{reg.name}.{key}'] = value
         return losses
 

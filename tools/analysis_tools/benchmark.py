@@ -1,7 +1,7 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
 """Time per training step and peak memory, as ratios measured in one run.
 
-Three modes:
+Four modes:
 
 * ``benchmark.py CONFIG``: one config, real batches from its train
   dataloader (cached, so data loading is not timed).
@@ -11,6 +11,11 @@ Three modes:
   sup, ...) so that machine drift hits every method alike.
 * ``benchmark.py --balancers``: every gradient/weighting method through
   ``MultiTaskOptimWrapper`` as a ratio to EW on the same model and batch.
+* ``benchmark.py --profile``: where a step's time goes, per method and K,
+  from ``torch.profiler``: the model's forward stages (its
+  ``record_function`` scopes ``mtl.backbone``, ``mtl.heads``,
+  ``mtl.task_losses``, ``mtl.reg.<name>``) and the rest of the step
+  (backward and optimizer update), in ms and as a share of the step.
 
 Peak memory: ``torch.cuda.max_memory_allocated`` on GPU; on CPU each case
 runs once more in a fresh subprocess and reports its peak resident size
@@ -245,6 +250,59 @@ def sweep_k(args) -> None:
                   f'{r["mem"] / max(base["mem"], 1e-9):.2f} |', flush=True)
 
 
+def profile_step(model, ow, data, device: str) -> Dict[str, float]:
+    """Milliseconds per forward stage of one profiled training step, and
+    ``'backward+update'`` for the rest of the step."""
+    from torch.profiler import ProfilerActivity, profile
+    activities = [ProfilerActivity.CPU]
+    if device.startswith('cuda'):
+        activities.append(ProfilerActivity.CUDA)
+        torch.cuda.synchronize()
+    with profile(activities=activities) as prof:
+        t0 = time.perf_counter()
+        model.train_step(data, ow)
+        if device.startswith('cuda'):
+            torch.cuda.synchronize()
+        total = (time.perf_counter() - t0) * 1e3
+    attr = 'device_time_total' if device.startswith('cuda') else \
+        'cpu_time_total'
+    stages = {
+        e.key: getattr(e, attr) / 1e3
+        for e in prof.key_averages() if e.key.startswith('mtl.')
+    }
+    if device.startswith('cuda'):  # GPU time of the stages, wall total
+        stages['total (wall)'] = total
+    else:
+        stages['backward+update'] = total - sum(stages.values())
+        stages['total'] = total
+    return stages
+
+
+def profile_mode(args) -> None:
+    h, w = args.size
+    print(f'# profile: arch={args.arch}, {h}x{w}, batch {args.batch_size}, '
+          f'{args.setting}, {args.device}; one step after '
+          f'{args.warmup} warm-up steps (ms, share of the step)\n')
+    print('| K | method | stage | ms | share |')
+    print('|---|---|---|---|---|')
+    for k in args.ks:
+        tasks = make_tasks(k)
+        for m in args.methods:
+            model, ow = build_case(tasks, method_cfg(m, args.arch),
+                                   args.arch, args.device)
+            data = make_batch(tasks, args.batch_size, model.num_views, h, w,
+                              args.setting)
+            time_steps(model, ow, data, args.warmup, args.device)
+            stages = profile_step(model, ow, data, args.device)
+            total = stages.get('total', stages.get('total (wall)'))
+            for name, ms in sorted(stages.items(), key=lambda x: -x[1]):
+                if name.startswith('total'):
+                    continue
+                print(f'| {k} | {m} | {name} | {ms:.1f} | '
+                      f'{100 * ms / total:.0f}% |', flush=True)
+            print(f'| {k} | {m} | **step** | {total:.1f} | 100% |')
+
+
 def balancers(args) -> None:
     from mtlpartial.registry import BALANCERS
     h, w = args.size
@@ -310,6 +368,7 @@ def parse_args():
     p.add_argument('config', nargs='?', help='config to benchmark')
     p.add_argument('--sweep-k', action='store_true')
     p.add_argument('--balancers', action='store_true')
+    p.add_argument('--profile', action='store_true')
     p.add_argument('--balancer-names', nargs='+')
     p.add_argument('--rep-grad', action='store_true')
     p.add_argument('--ks', nargs='+', type=int, default=[2, 3, 4, 5, 6, 7])
@@ -348,10 +407,13 @@ def main() -> None:
         sweep_k(args)
     elif args.balancers:
         balancers(args)
+    elif args.profile:
+        profile_mode(args)
     elif args.config:
         config_mode(args)
     else:
-        raise SystemExit('give a CONFIG, --sweep-k or --balancers')
+        raise SystemExit('give a CONFIG, --sweep-k, --balancers or '
+                         '--profile')
 
 
 if __name__ == '__main__':

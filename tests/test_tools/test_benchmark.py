@@ -1,0 +1,65 @@
+# Copyright (c) mtlpartial contributors. All rights reserved.
+"""tools/analysis_tools/benchmark.py: every mode runs and prints its table
+(tiny sizes; no timing is asserted)."""
+import os.path as osp
+import re
+import subprocess
+import sys
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TINY = ['--size', '32', '32', '--batch-size', '2', '--iters', '1',
+        '--rounds', '1', '--warmup', '1', '--device', 'cpu']
+
+
+def bench(*args) -> str:
+    out = subprocess.run(
+        [sys.executable,
+         osp.join(ROOT, 'tools', 'analysis_tools', 'benchmark.py'), *args,
+         *TINY], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out.stdout
+
+
+def rows(text: str):
+    return [[c.strip() for c in line.strip().strip('|').split('|')]
+            for line in text.splitlines()
+            if line.startswith('| ') and not line.startswith('| K |')
+            and not line.startswith('| method |')]
+
+
+def test_sweep_k_reports_every_method_as_ratio_to_supervised():
+    table = rows(bench('--sweep-k', '--ks', '2', '3', '--no-memory'))
+    assert [(r[0], r[1]) for r in table] == [
+        (k, m) for k in ('2', '3')
+        for m in ('supervised', 'mtpsl', 'jtr', 'dgr')]
+    for r in table:
+        assert float(r[2]) > 0
+        if r[1] == 'supervised':
+            assert r[3] == '1.00'
+
+
+def test_sweep_k_measures_cpu_memory_in_a_subprocess():
+    table = rows(bench('--sweep-k', '--ks', '2', '--methods', 'dgr'))
+    assert [r[1] for r in table] == ['supervised', 'dgr']
+    assert all(float(r[4]) > 0 for r in table), table
+
+
+def test_balancers_are_ratios_to_ew():
+    table = rows(bench('--balancers', '--ks', '3', '--no-memory',
+                       '--balancer-names', 'PCGrad', 'CAGrad', '--rep-grad'))
+    assert [r[0] for r in table] == ['EW', 'PCGrad', 'CAGrad']
+    assert table[0][2] == '1.00'
+
+
+def test_profile_names_the_stages_of_each_method():
+    text = bench('--profile', '--ks', '2', '--methods', 'jtr')
+    table = rows(text)
+    stages = {(r[1], r[2]) for r in table}
+    for m in ('supervised', 'jtr'):
+        for stage in ('mtl.backbone', 'mtl.heads', 'mtl.task_losses',
+                      'backward+update', '**step**'):
+            assert (m, stage) in stages, (m, stage, text)
+    assert ('jtr', 'mtl.reg.jtr') in stages
+    shares = [int(re.sub('%', '', r[4])) for r in table
+              if r[1] == 'jtr' and r[2] != '**step**']
+    assert 95 <= sum(shares) <= 105
