@@ -44,11 +44,20 @@ def test_sweep_k_measures_cpu_memory_in_a_subprocess():
     assert all(float(r[4]) > 0 for r in table), table
 
 
-def test_balancers_are_ratios_to_ew():
+def test_balancers_are_ratios_to_the_plain_step():
     table = rows(bench('--balancers', '--ks', '3', '--no-memory',
                        '--balancer-names', 'PCGrad', 'CAGrad', '--rep-grad'))
-    assert [r[0] for r in table] == ['EW', 'PCGrad', 'CAGrad']
+    assert [r[0] for r in table] == ['plain', 'PCGrad', 'CAGrad']
     assert table[0][2] == '1.00'
+
+
+def test_balancers_default_to_every_registered_method():
+    from mtlpartial.registry import BALANCERS
+    import mtlpartial.engine.balancers  # noqa: F401
+    table = rows(bench('--balancers', '--ks', '2', '--no-memory'))
+    assert [r[0] for r in table] == ['plain'] + sorted(
+        BALANCERS.module_dict)
+    assert len(table) > 10
 
 
 def test_profile_names_the_stages_of_each_method():
