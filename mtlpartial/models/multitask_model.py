@@ -144,8 +144,31 @@ class MultiTaskModel(BaseModel):
         return [p for p in params if p.requires_grad]
 
     def shared_representation(self) -> List[Tensor]:
-        """Shared features of the last ``loss`` forward (with graph)."""
+        """The shared features the heads consumed in the last ``loss``
+        forward (with graph).
+
+        Only the outputs selected by the heads' ``in_index`` (all outputs
+        when a head does not declare one): a backbone may return nested
+        features (MTAN SegNet returns the bottleneck *and* the decoder
+        output computed from it), and a rep-grad update that also took the
+        bottleneck's total gradient would count the task gradients of the
+        encoder twice.
+        """
         return [t for t in self._shared_rep if t.requires_grad]
+
+    def head_input_indices(self, num_feats: int) -> List[int]:
+        """Indices of the backbone (neck) outputs the heads read."""
+        used = set()
+        for head in self.heads.values():
+            index = getattr(head, 'in_index', None)
+            if index is None:  # e.g. MMSegHeadAdapter: the mmseg head's
+                index = getattr(getattr(head, 'head', None), 'in_index',
+                                None)
+            if index is None:
+                return list(range(num_feats))
+            for i in index if isinstance(index, (list, tuple)) else [index]:
+                used.add(int(i) % num_feats)
+        return sorted(used)
 
     # -------------------------------------------------------------- forward
     def extract_feat(self, inputs: Tensor) -> Tuple[Tensor, ...]:
@@ -240,7 +263,9 @@ class MultiTaskModel(BaseModel):
         # (tools/analysis_tools/benchmark.py --profile)
         with record_function('mtl.backbone'):
             feats = self.extract_feat(inputs)
-        self._shared_rep = list(feats)
+        self._shared_rep = [
+            feats[i] for i in self.head_input_indices(len(feats))
+        ]
         size = inputs.shape[-2:]
         with record_function('mtl.heads'):
             preds_all = {

@@ -71,7 +71,7 @@ from torch import Tensor
 from mtlpartial.engine.balancers import BaseBalancer, BaseLossWeighting
 from mtlpartial.registry import BALANCERS, OPTIM_WRAPPERS
 from mtlpartial.utils.dist_utils import all_reduce_grads, global_sum
-from .task_gradients import split_like, task_jacobian
+from .task_gradients import nested_pairs, split_like, task_jacobian
 
 
 def _distributed() -> bool:
@@ -355,6 +355,15 @@ class MultiTaskOptimWrapperMixin:
                     'MultiTaskOptimWrapper(rep_grad=True): '
                     'model.shared_representation() returned no tensor that '
                     'requires grad')
+            nested = nested_pairs(inputs) if len(inputs) > 1 else []
+            if nested:
+                raise ValueError(
+                    'MultiTaskOptimWrapper(rep_grad=True): the shared '
+                    'representation tensors must not depend on each other, '
+                    f'but tensor {nested[0][0]} of '
+                    'model.shared_representation() is computed from tensor '
+                    f'{nested[0][1]} (heads reading several nested backbone '
+                    'levels); use rep_grad=False')
         else:
             inputs = shared
             if reg_graph:

@@ -14,6 +14,31 @@ import torch
 from torch import Tensor
 
 
+def nested_pairs(tensors: Sequence[Tensor]) -> List[tuple]:
+    """Pairs ``(i, j)`` where ``tensors[i]`` was computed from
+    ``tensors[j]`` (a walk of the autograd graph from each tensor).
+
+    A rep-grad update needs representation tensors that do not depend on
+    each other: the gradient w.r.t. an ancestor already contains the path
+    through its descendants.
+    """
+    nodes = {t.grad_fn: j for j, t in enumerate(tensors)
+             if t.grad_fn is not None}
+    pairs = []
+    for i, t in enumerate(tensors):
+        seen, stack = set(), [f for f, _ in (t.grad_fn.next_functions
+                                             if t.grad_fn else ())]
+        while stack:
+            fn = stack.pop()
+            if fn is None or fn in seen:
+                continue
+            seen.add(fn)
+            if fn in nodes and nodes[fn] != i:
+                pairs.append((i, nodes[fn]))
+            stack.extend(f for f, _ in fn.next_functions)
+    return pairs
+
+
 def flat_size(tensors: Sequence[Tensor]) -> int:
     return sum(t.numel() for t in tensors)
 
