@@ -221,7 +221,8 @@ def test_registry_and_evaluator():
     expected = run(MultiTaskMetric(TASKS, baseline=BASELINE),
                    [make_samples(LABELLED, seed=4)])
     assert out.keys() == expected.keys()
-    assert all(math.isclose(out[k], expected[k]) for k in out)
+    # chunked vs one-shot accumulation: float32 sums differ in the last bits
+    assert all(math.isclose(out[k], expected[k], rel_tol=1e-7) for k in out)
     prefixed = run(MultiTaskMetric(TASKS, prefix='val'), [samples])
     assert 'semseg/mIoU' in prefixed  # the prefix is added by evaluate()
 
