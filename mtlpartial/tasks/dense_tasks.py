@@ -87,6 +87,10 @@ class SemSegTask(BaseTask):
     def valid_mask(self, gt: Tensor) -> Tensor:
         return gt != self.ignore_index
 
+    @property
+    def pad_value(self) -> float:
+        return float(self.ignore_index)
+
     def validate_gt(self, gt: np.ndarray, where: str) -> np.ndarray:
         gt = as_hwc(gt, 1, where)
         if gt.dtype.kind == 'f':
@@ -360,6 +364,10 @@ class BinaryTask(BaseTask):
 
     def valid_mask(self, gt: Tensor) -> Tensor:
         return gt != self.ignore_index
+
+    @property
+    def pad_value(self) -> float:
+        return float(self.ignore_index)
 
     def validate_gt(self, gt: np.ndarray, where: str) -> np.ndarray:
         gt = as_hwc(gt, 1, where)
