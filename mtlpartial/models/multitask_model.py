@@ -1,6 +1,7 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
 """The multi-task dense prediction model."""
 import copy
+import hashlib
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -21,6 +22,12 @@ from .diagnostics import gradient_norm_ratios
 from .regularizers import BaseRegularizer, RegularizerContext
 
 NORMALIZATIONS = ('image', 'batch', 'task')
+
+
+def derived_seed(seed: int, tag: str) -> int:
+    """A seed derived from ``seed`` and ``tag`` (stable across runs)."""
+    digest = hashlib.sha256(f'{int(seed)}:{tag}'.encode()).digest()
+    return int.from_bytes(digest[:8], 'little') % (2**63)
 
 
 def crop_to_image(preds: Dict[str, Tensor],
@@ -134,18 +141,27 @@ class MultiTaskModel(BaseModel):
             self.heads[name] = MODELS.build(cfg)
 
         self.regularizers = ModuleList()
-        for cfg in regularizers or []:
-            reg = MODELS.build(cfg)
-            if not isinstance(reg, BaseRegularizer):
-                raise TypeError(f'model.regularizers: {type(reg).__name__} '
-                                'is not a BaseRegularizer')
-            self.regularizers.append(reg)
+        # paired seeds: building the regularizers' networks must not move
+        # the global RNG, so that the shared network's initialisation
+        # (init_weights, later) is the same with and without regularizers
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(derived_seed(torch.initial_seed(),
+                                           'regularizers'))
+            for cfg in regularizers or []:
+                reg = MODELS.build(cfg)
+                if not isinstance(reg, BaseRegularizer):
+                    raise TypeError(f'model.regularizers: '
+                                    f'{type(reg).__name__} is not a '
+                                    'BaseRegularizer')
+                self.regularizers.append(reg)
         names = [r.name for r in self.regularizers]
         if len(set(names)) != len(names):
             raise ValueError(f'model.regularizers: duplicate names {names}; '
                              'give each a distinct `name`')
-        for reg in self.regularizers:
-            reg.setup(self)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(derived_seed(torch.initial_seed(), 'setup'))
+            for reg in self.regularizers:
+                reg.setup(self)
         self.num_views = max([1] + [r.num_views for r in self.regularizers])
         self._shared_rep: List[Tensor] = []
         self.task_active: Optional[Tensor] = None

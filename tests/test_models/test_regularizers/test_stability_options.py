@@ -176,3 +176,29 @@ def test_collapse_warning(monkeypatch):
             'jtr.grad_ratio': torch.tensor(0.02), 'loss': torch.tensor(1.)})
     assert len(messages) == 2  # once per collapse episode
     assert 'regularizer "jtr"' in messages[0] and '0.02' in messages[0]
+
+
+@pytest.mark.parametrize('reg', NETWORK_REGS, ids=lambda r: r['type'])
+def test_regularizers_do_not_change_the_shared_initialisation(reg):
+    """Paired seeds: the backbone and heads start from the same weights
+    with and without a regularizer (and the RNG after building is the
+    same)."""
+    def init(regs):
+        torch.manual_seed(7)
+        model = MODELS.build(
+            dict(type='MultiTaskModel', tasks=DEMO_TASKS,
+                 backbone=dict(type='MTANSegNet',
+                               filters=(8, 8, 16, 16, 16)),
+                 heads=dict(type='ConvHead', in_channels=8),
+                 regularizers=regs))
+        model.init_weights()
+        return model, torch.rand(3)
+
+    plain, after_plain = init([])
+    with_reg, after_reg = init([reg])
+    shared = {k: v for k, v in with_reg.state_dict().items()
+              if not k.startswith('regularizers.')}
+    assert shared.keys() == plain.state_dict().keys()
+    for key, value in plain.state_dict().items():
+        assert torch.equal(value, shared[key]), key
+    assert torch.equal(after_plain, after_reg)
