@@ -1,6 +1,8 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
 """Stability options of the regularizers (warm-up, ramp-up, MTPSL full
 pairs, JTR Gumbel sampling) and the diagnostics."""
+import json
+
 import pytest
 import torch
 from mmengine.registry import init_default_scope
@@ -163,19 +165,23 @@ def test_cosine_gap():
     assert torch.isnan(cosine_gap(a, a, ids))
 
 
-def test_collapse_warning(monkeypatch):
+def test_collapse_warning(monkeypatch, tmp_path):
     messages = []
     monkeypatch.setattr(hook_mod, 'print_log',
                         lambda msg, **kw: messages.append(msg))
     hook = HOOKS.build(dict(type='RegularizerDiagnosticsHook',
                             threshold=0.01, patience=2))
-    runner = type('R', (), {'iter': 10})()
+    runner = type('R', (), {'iter': 10, 'log_dir': str(tmp_path)})()
     for gap in [0.5, 0.001, 0.002, 0.001, 0.5, 0.0, 0.0]:
         hook.after_train_iter(runner, 0, outputs={
             'jtr.cos_gap': torch.tensor(gap),
             'jtr.grad_ratio': torch.tensor(0.02), 'loss': torch.tensor(1.)})
     assert len(messages) == 2  # once per collapse episode
     assert 'regularizer "jtr"' in messages[0] and '0.02' in messages[0]
+    lines = (tmp_path / 'diagnostics.jsonl').read_text().splitlines()
+    assert len(lines) == 7
+    assert json.loads(lines[1]) == pytest.approx(
+        {'iter': 11, 'jtr.cos_gap': 0.001, 'jtr.grad_ratio': 0.02})
 
 
 @pytest.mark.parametrize('reg', NETWORK_REGS, ids=lambda r: r['type'])
