@@ -2,11 +2,10 @@
 """Run a trained multi-task model on images: ``init_model`` and
 ``inference_model``.
 
-Images are RGB: files are read with PIL (like the datasets), arrays must be
-``(H, W, 3)`` RGB uint8 or float in ``[0, 1]`` (convert OpenCV's BGR arrays
-with ``img[..., ::-1]``), ``.npy`` files hold such an array (the MTAN
-layout). A grayscale image is replicated to three channels and an alpha
-channel is dropped, each with a warning naming the input.
+Images are RGB (:mod:`mtlpartial.apis.image_inputs`): files are read with
+PIL (like the datasets), arrays must be ``(H, W, 3)`` RGB uint8 or float in
+``[0, 1]`` (convert OpenCV's BGR arrays with ``img[..., ::-1]``), ``.npy``
+files hold such an array (the MTAN layout).
 
 The config's test pipeline prepares each image; a prediction that comes out
 at another size than the input (a ``Resize`` in the pipeline) is resized
@@ -28,17 +27,13 @@ from mmengine.config import Config, ConfigDict
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 
-from mtlpartial.datasets.base_multitask_dataset import check_image
 from mtlpartial.datasets.transforms import PackMultiTaskInputs
 from mtlpartial.registry import MODELS, TRANSFORMS
 from mtlpartial.structures import MultiTaskDataSample
 from mtlpartial.tasks import BaseTask
 from mtlpartial.utils.checkpoint import register_safe_globals
+from .image_inputs import ImageType, load_image, output_names
 
-ImageType = Union[str, os.PathLike, np.ndarray]
-#: file extensions read as images (``.npy``: an array, MTAN layout).
-IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff',
-                    '.webp', '.npy')
 #: metainfo copied from the packed input into the returned samples.
 META_KEYS = ('img_path', 'image_id', 'sample_idx', 'ori_shape', 'img_shape')
 
@@ -164,100 +159,6 @@ def load_weights(model: nn.Module, checkpoint: str) -> None:
             f'{checkpoint} does not fit the {type(model).__name__} of the '
             f'config: {detail}. Was it trained with this config?')
     model.load_state_dict(state, strict=True)
-
-
-# ------------------------------------------------------------------ inputs
-def load_image(img: ImageType, where: Optional[str] = None) -> np.ndarray:
-    """Read and check one input; returns ``(H, W, 3)`` float32 in [0, 1].
-
-    Args:
-        img: an image file, a ``.npy`` file or an RGB array.
-        where: the name used in messages for an array.
-
-    Raises:
-        FileNotFoundError: the file does not exist.
-        ValueError: the file cannot be read, or the image is not an RGB
-            image (shape, dtype, range), naming the input.
-    """
-    if isinstance(img, (str, os.PathLike)):
-        where = os.fspath(img)
-        if not osp.isfile(where):
-            raise FileNotFoundError(f'image file not found: {where}')
-        arr = read_npy(where) if where.lower().endswith('.npy') \
-            else read_image_file(where)
-    elif isinstance(img, np.ndarray):
-        where = where or 'array input'
-        arr = img
-    else:
-        raise TypeError('an input must be an image path or a numpy array, '
-                        f'got {type(img).__name__}')
-    if arr.ndim == 3 and arr.shape[2] == 1:
-        arr = arr[..., 0]
-    if arr.ndim == 2:
-        warnings.warn(f'{where}: grayscale image, replicated to 3 channels')
-        arr = np.repeat(arr[..., None], 3, axis=2)
-    elif arr.ndim == 3 and arr.shape[2] == 4:
-        warnings.warn(f'{where}: RGBA image, alpha channel dropped')
-        arr = arr[..., :3]
-    if arr.dtype.kind in 'iu' and arr.dtype != np.uint8:
-        raise ValueError(f'{where}: integer images must be uint8 (0..255), '
-                         f'got {arr.dtype}; convert 16-bit images to 8 bits')
-    return check_image(arr, where)
-
-
-def read_image_file(path: str) -> np.ndarray:
-    """An image file as an array with PIL; alpha and grayscale kept (the
-    caller converts them and says so)."""
-    from PIL import Image, UnidentifiedImageError
-    try:
-        with Image.open(path) as im:
-            mode = im.mode
-            if mode == 'P':  # palette: to RGB(A), alpha handled after
-                im = im.convert('RGBA' if 'transparency' in im.info else
-                                'RGB')
-            elif mode == 'LA':
-                warnings.warn(f'{path}: alpha channel dropped')
-                im = im.convert('L')
-            elif mode == '1':
-                im = im.convert('L')
-            elif mode not in ('RGB', 'RGBA', 'L', 'I', 'I;16', 'I;16B',
-                              'I;16L', 'F'):
-                warnings.warn(f'{path}: {mode} image converted to RGB')
-                im = im.convert('RGB')
-            return np.array(im)
-    except (UnidentifiedImageError, OSError, ValueError) as e:
-        raise ValueError(f'{path}: cannot read image ({e})') from None
-
-
-def read_npy(path: str) -> np.ndarray:
-    """``np.load`` without pickles, naming the file on failure."""
-    try:
-        return np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as e:
-        raise ValueError(f'{path}: cannot read .npy file ({e})') from None
-
-
-def list_images(folder: str) -> List[str]:
-    """Image files of ``folder`` (not recursive), sorted by name."""
-    names = sorted(n for n in os.listdir(folder)
-                   if n.lower().endswith(IMAGE_EXTENSIONS)
-                   and osp.isfile(osp.join(folder, n)))
-    if not names:
-        raise ValueError(f'{folder}: no image files '
-                         f'({", ".join(IMAGE_EXTENSIONS)})')
-    return [osp.join(folder, n) for n in names]
-
-
-def output_names(inputs: Sequence[ImageType]) -> List[str]:
-    """A distinct name per input: the file stem, ``array_<i>`` for arrays
-    (``<stem>_<i>`` where stems repeat)."""
-    stems = [
-        osp.splitext(osp.basename(os.fspath(x)))[0]
-        if isinstance(x, (str, os.PathLike)) else f'array_{i}'
-        for i, x in enumerate(inputs)
-    ]
-    return [s if stems.count(s) == 1 else f'{s}_{i}'
-            for i, s in enumerate(stems)]
 
 
 # ---------------------------------------------------------------- pipeline

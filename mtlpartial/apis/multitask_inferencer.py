@@ -14,8 +14,8 @@ from mmengine.visualization import Visualizer
 
 from mtlpartial.registry import INFERENCERS, VISUALIZERS
 from mtlpartial.visualization import MultiTaskLocalVisualizer
-from .inference import (ImageType, InferencePipeline, init_model, list_images,
-                        load_image, output_names, predict_batch,
+from .image_inputs import ImageType, list_images, load_image, output_names
+from .inference import (InferencePipeline, init_model, predict_batch,
                         prediction_arrays, same_size_batches)
 
 

@@ -153,6 +153,10 @@ def test_bad_images_give_clear_messages(model, tmp_path):
     broken.write_bytes(b'not an image')
     with pytest.raises(ValueError, match='broken.jpg: cannot read image'):
         inference_model(model, str(broken))
+    bad_npy = tmp_path / 'bad.npy'
+    bad_npy.write_bytes(b'garbage')
+    with pytest.raises(ValueError, match='bad.npy: cannot read .npy'):
+        inference_model(model, str(bad_npy))
     rgb = np.random.default_rng(2).random((40, 48, 3))
     gray = tmp_path / 'gray.png'
     Image.fromarray((rgb[..., 0] * 255).astype(np.uint8)).save(gray)
