@@ -261,5 +261,8 @@ def to_markdown(report: dict) -> str:
         f'{sync["iters"]} step(s), loss {sync["loss"]:.4f}'
         + (' (reverted to BatchNorm for the CPU step)'
            if sync.get('reverted_for_cpu') else '')
+        + ('; sync-BN function vs batch norm, max difference '
+           f'{sync["sync_kernel_max_diff"]:.2e}'
+           if sync.get('sync_kernel_max_diff') is not None else '')
         if sync else '(not run)')
     return '\n'.join(out) + '\n'

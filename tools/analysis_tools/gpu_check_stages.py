@@ -179,9 +179,11 @@ def stage_syncbn(ctx: Context, timeout: float) -> tuple:
            osp.join(ctx.work, 'syncbn'), '--cfg-options',
            *data_options(ctx, 'dgr')]
     status, text = ctx.call('syncbn', cmd, timeout)
+    if 'SYNCBN_RESULT ' in text:  # printed before a failed check exits
+        ctx.report['syncbn'] = tagged_json(text, 'SYNCBN_RESULT')
     if status != 'ok':
         return status, excerpt(text)
-    res = ctx.report['syncbn'] = tagged_json(text, 'SYNCBN_RESULT')
+    res = ctx.report['syncbn']
     return 'ok', (f'{res["syncbn_modules"]} SyncBatchNorm, {res["backend"]}'
                   + (', reverted for the CPU step'
                      if res['reverted_for_cpu'] else ''))

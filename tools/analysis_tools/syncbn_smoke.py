@@ -14,6 +14,11 @@ was converted or the loss is not finite.
 torch's ``SyncBatchNorm`` trains on CUDA tensors only. Without CUDA the
 process group is gloo, the conversion is still checked, and the modules
 are reverted to BatchNorm before the step (reported as ``reverted``).
+In a group of one process the module falls back to plain batch norm, so
+on CUDA the script also runs torch's synchronising autograd function
+itself (statistics all-gathered over the group) on a small batch and
+compares its output and gradients with plain batch norm
+(``sync_kernel_max_diff``; more than 1e-4 fails).
 
 Example (what ``tools/analysis_tools/gpu_check.py`` runs)::
 
@@ -74,6 +79,29 @@ def one_process_group_env() -> None:
         os.environ.setdefault(key, value)
 
 
+def sync_kernel_check() -> float:
+    """Largest difference between torch's sync-BN function (world size 1)
+    and ``F.batch_norm``: output, input and weight gradients (CUDA)."""
+    from torch.nn.modules._functions import SyncBatchNorm as SyncBNFunction
+    gen = torch.Generator(device='cuda').manual_seed(0)
+    x = torch.randn(4, 8, 16, 16, device='cuda', generator=gen)
+    w = torch.rand(8, device='cuda', generator=gen) + 0.5
+    b = torch.randn(8, device='cuda', generator=gen)
+    outs = []
+    for sync in (True, False):
+        xi, wi = x.clone().requires_grad_(), w.clone().requires_grad_()
+        mean = torch.zeros(8, device='cuda')
+        var = torch.ones(8, device='cuda')
+        if sync:
+            y = SyncBNFunction.apply(xi, wi, b, mean, var, 1e-5, 0.1,
+                                     torch.distributed.group.WORLD, 1)
+        else:
+            y = torch.nn.functional.batch_norm(xi, mean, var, wi, b, True,
+                                               0.1, 1e-5)
+        outs.append((y, *torch.autograd.grad(y.square().sum(), (xi, wi))))
+    return max(float((a - c).abs().max()) for a, c in zip(*outs))
+
+
 def main() -> None:
     args = parse_args()
     one_process_group_env()
@@ -97,21 +125,31 @@ def main() -> None:
     if sync == 0:
         raise SystemExit(f'{args.config}: sync_bn=torch converted no '
                          f'BatchNorm ({plain} left unconverted)')
-    reverted = False
     if not cuda:
         revert_sync_batchnorm(runner.model)
-        reverted = True
     runner.train()
+    kernel_diff = kernel_error = None
+    if cuda:
+        try:
+            kernel_diff = sync_kernel_check()
+        except Exception as e:  # reported below, after the step's result
+            kernel_error = f'{type(e).__name__}: {e}'
     loss = float(runner.message_hub.get_scalar('train/loss').current())
     result = dict(
         config=args.config, syncbn_modules=sync, batchnorm_left=plain,
         backend=torch.distributed.get_backend(),
         world_size=torch.distributed.get_world_size(),
         device=torch.cuda.get_device_name() if cuda else 'cpu',
-        reverted_for_cpu=reverted, iters=runner.iter, loss=loss)
+        reverted_for_cpu=not cuda, iters=runner.iter, loss=loss,
+        sync_kernel_max_diff=kernel_diff, sync_kernel_error=kernel_error)
     print('SYNCBN_RESULT ' + json.dumps(result), flush=True)
     if not math.isfinite(loss):
         raise SystemExit(f'non-finite loss {loss} after {runner.iter} steps')
+    if kernel_error:
+        raise SystemExit(f'sync-BN function failed: {kernel_error}')
+    if kernel_diff is not None and not kernel_diff <= 1e-4:
+        raise SystemExit(f'sync-BN function differs from batch norm by '
+                         f'{kernel_diff:.3g} in a group of one process')
 
 
 if __name__ == '__main__':
