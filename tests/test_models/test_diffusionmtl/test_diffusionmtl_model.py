@@ -181,3 +181,20 @@ def test_jtr_on_final_predictions_with_pcgrad():
     changed = [not torch.equal(a, b.detach())
                for a, b in zip(before, model.diffusion.parameters())]
     assert any(changed)
+
+
+@pytest.mark.parametrize('reg,views', [
+    (dict(type='MTPSL', channels=(8, 8, 16, 16, 16), feat_channels=16,
+          in_width=8), 2),
+    (dict(type='DGR'), 1),
+    (dict(type='SSLConsistency'), 2),
+])
+def test_other_regularizers_run_on_diffusionmtl(reg, views):
+    """MTPSL (final predictions, fused feature), DGR (dummy preliminary
+    heads on the fused feature) and SSL consistency take a step."""
+    model = build(regularizers=[reg])
+    ow = build_optim_wrapper(model, dict(
+        type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-3)))
+    log = model.train_step(make_packed_batch(LABELLED, num_views=views), ow)
+    assert any(k.startswith(f'{model.regularizers[0].name}.') for k in log)
+    assert all(torch.isfinite(v) for v in log.values())
