@@ -106,6 +106,11 @@ class MTDNet(BaseModule):
             torch.cat([prelim_preds[t].detach() for t in self.task_names],
                       dim=1))
 
+    @staticmethod
+    def noise_like(x: Tensor) -> Tensor:
+        """Standard Gaussian noise shaped like ``x`` (global RNG)."""
+        return torch.randn_like(x)
+
     def forward(self, starts: Dict[str, Tensor],
                 cond: Dict[str, Tensor]) -> Dict[str, Tensor]:
         """Diffuse ``starts`` and denoise them.
@@ -121,7 +126,7 @@ class MTDNet(BaseModule):
         """
         last = self.num_timesteps - 1
         x = {
-            t: self.schedule.q_sample(s, last, torch.randn_like(s))
+            t: self.schedule.q_sample(s, last, self.noise_like(s))
             for t, s in starts.items() if s.shape[0]
         }
         cond = {t: cond[t] for t in x}
@@ -130,7 +135,7 @@ class MTDNet(BaseModule):
             x0 = self.denoiser(x, cond, step, predict)
             x = {
                 t: self.schedule.p_sample(x0[t], x[t], step,
-                                          torch.randn_like(x[t]))
+                                          self.noise_like(x[t]))
                 for t in x
             }
         return self.denoiser(x, cond, 0, predict=True)
