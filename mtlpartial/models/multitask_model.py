@@ -272,17 +272,22 @@ class MultiTaskModel(BaseModel):
         return counts[0], counts[1:]
 
     def task_loss(self, task: str, pred: Tensor, batch: MultiTaskBatch,
-                  view: int = 0) -> Tensor:
+                  view: int = 0, labelled_only: bool = False) -> Tensor:
         """Normalised loss of ``task`` for ``pred`` ``(B, C, H, W)``.
 
-        Only the samples labelled for ``task`` enter; zero (no graph) if
-        there are none.
+        Only the samples labelled for ``task`` enter (``labelled_only``:
+        ``pred`` has only their rows); zero (no graph) if there are none.
         """
         target = batch.target(task, view)
         if target is None:
             return pred.new_zeros(())
+        if labelled_only and pred.shape[0] != target.count:
+            raise ValueError(f'task_loss("{task}", labelled_only=True): '
+                             f'{pred.shape[0]} rows for {target.count} '
+                             f'labelled samples (view {view})')
         spec = self.tasks[task]
-        per_sample = spec.loss(pred[target.index], target.data)
+        per_sample = spec.loss(pred if labelled_only else pred[target.index],
+                               target.data)
         k = self.task_names.index(task)
         if self.normalize == 'image':
             weights = 1.0 / batch.labelled[target.index].sum(1).float()
@@ -319,25 +324,12 @@ class MultiTaskModel(BaseModel):
             feats[i] for i in self.head_input_indices(len(feats))
         ]
         size = inputs.shape[-2:]
-        with record_function('mtl.heads'):
-            preds_all = {
-                t: self.head_forward(t, self.heads[t], feats, size)
-                for t in self.tasks
-            }
-        views = range(self.num_views)
-        preds = [{t: p[v * b:(v + 1) * b]
-                  for t, p in preds_all.items()} for v in views]
-        losses: Dict[str, Tensor] = OrderedDict()
-        with record_function('mtl.task_losses'):
-            for t in self.tasks:
-                losses[f'loss_{t}'] = self.task_loss(t, preds[0][t], batch,
-                                                     0)
+        preds, losses = self.decode_and_supervise(feats, size, batch)
         it = self.current_iter()
         diagnose = self.diagnostics_due(it)
         if self.regularizers:
-            head_inputs = [
-                tuple(f[v * b:(v + 1) * b] for f in feats) for v in views
-            ]
+            head_inputs = [tuple(f[v * b:(v + 1) * b] for f in feats)
+                           for v in range(self.num_views)]
             ctx = RegularizerContext(
                 tasks=self.tasks,
                 batch=batch,
@@ -383,6 +375,24 @@ class MultiTaskModel(BaseModel):
         if not max_iters or not max_epochs or int(max_epochs) <= 1:
             return None
         return float(max_iters) / float(max_epochs)
+
+    # ------------------------------------------ seam for model families
+    def decode_and_supervise(self, feats: Tuple[Tensor, ...], size,
+                             batch: MultiTaskBatch) -> Tuple[list, dict]:
+        """Training predictions (per view ``{task: (B, C, *size)}``, for the
+        regularizers; ``[]`` allowed without any) and ``{'loss_<task>'}``
+        from the shared features: what model families override."""
+        b = batch.batch_size
+        with record_function('mtl.heads'):
+            preds_all = {t: self.head_forward(t, self.heads[t], feats, size)
+                         for t in self.tasks}
+        preds = [{t: p[v * b:(v + 1) * b] for t, p in preds_all.items()}
+                 for v in range(self.num_views)]
+        with record_function('mtl.task_losses'):
+            losses = OrderedDict(
+                (f'loss_{t}', self.task_loss(t, preds[0][t], batch, 0))
+                for t in self.tasks)
+        return preds, losses
 
     def current_iter(self) -> int:
         """The runner's training iteration (from the message hub), else

@@ -21,7 +21,7 @@ CONFIGS = sorted(
 def test_there_are_configs_for_every_method_and_setting():
     names = {osp.relpath(p, osp.join(ROOT, 'configs')) for p in CONFIGS}
     for method in ('mtpsl', 'jtr', 'dgr', 'ssl', 'directmap',
-                   'perceptualmap'):
+                   'perceptualmap', 'diffusionmtl'):
         for setting in ('nyuv2_onelabel', 'nyuv2_random',
                         'cityscapes_onelabel', 'pascal_onelabel',
                         'pascal_random', 'synthetic_onelabel'):

@@ -35,7 +35,7 @@ def test_sweep_k_reports_every_method_as_ratio_to_supervised():
     table = rows(bench('--sweep-k', '--ks', '2', '3', '--no-memory'))
     assert [(r[0], r[1]) for r in table] == [
         (k, m) for k in ('2', '3')
-        for m in ('supervised', 'mtpsl', 'jtr', 'dgr')]
+        for m in ('supervised', 'mtpsl', 'jtr', 'dgr', 'diffusionmtl')]
     for r in table:
         assert float(r[2]) > 0
         if r[1] == 'supervised':
@@ -67,14 +67,16 @@ def test_balancers_default_to_every_registered_method():
 
 
 def test_profile_names_the_stages_of_each_method():
-    text = bench('--profile', '--ks', '2', '--methods', 'jtr')
+    text = bench('--profile', '--ks', '2', '--methods', 'jtr',
+                 'diffusionmtl')
     table = rows(text)
     stages = {(r[1], r[2]) for r in table}
-    for m in ('supervised', 'jtr'):
+    for m in ('supervised', 'jtr', 'diffusionmtl'):
         for stage in ('mtl.backbone', 'mtl.heads', 'mtl.task_losses',
                       'backward+update', '**step**'):
             assert (m, stage) in stages, (m, stage, text)
     assert ('jtr', 'mtl.reg.jtr') in stages
+    assert ('diffusionmtl', 'mtl.diffusion') in stages
     shares = [int(re.sub('%', '', r[4])) for r in table
               if r[1] == 'jtr' and r[2] != '**step**']
     assert 95 <= sum(shares) <= 105

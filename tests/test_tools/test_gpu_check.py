@@ -57,7 +57,8 @@ def test_dry_run_writes_the_report(tmp_path):
         assert any(k.startswith('semseg/') for k in t['val']), t['val']
     bench = report['benchmarks']
     rows = bench['methods_fp32']['rows']
-    assert [r['method'] for r in rows] == ['supervised', 'mtpsl', 'jtr', 'dgr']
+    assert [r['method'] for r in rows] == [
+        'supervised', 'mtpsl', 'jtr', 'dgr', 'diffusionmtl']
     assert rows[0]['time_ratio'] == 1.0 and all(
         r['k'] == 3 and r['images_per_s'] > 0 for r in rows)
     grads = bench['grad_param_fp32']

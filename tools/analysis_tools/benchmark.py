@@ -6,9 +6,10 @@ Four modes:
 * ``benchmark.py CONFIG``: one config, real batches from its train
   dataloader (cached, so data loading is not timed).
 * ``benchmark.py --sweep-k``: K = 2..7 synthetic tasks; supervised MTL,
-  MTPSL, JTR and DGR on the same model and batch; prints each method's
-  ratio to supervised MTL. Rounds are interleaved (sup, mtpsl, jtr, dgr,
-  sup, ...) so that machine drift hits every method alike.
+  MTPSL, JTR, DGR (regularizers on the same model) and DiffusionMTL (its
+  own model family on the same backbone) on the same batch; prints each
+  method's ratio to supervised MTL. Rounds are interleaved (sup, mtpsl,
+  jtr, ..., sup, ...) so that machine drift hits every method alike.
 * ``benchmark.py --balancers``: every gradient/weighting method through
   ``MultiTaskOptimWrapper`` (``EW`` included) as a ratio to the plain
   supervised step (``OptimWrapper``, summed loss, one backward) on the
@@ -29,6 +30,8 @@ Peak memory: ``torch.cuda.max_memory_allocated`` on GPU; on CPU each case
 runs once more in a fresh subprocess and reports its peak resident size
 (``VmHWM``) during two training steps minus its size right after building
 the model.
+
+(Over 400 lines: four measurement modes sharing one case builder.)
 
 Examples:
     python tools/analysis_tools/benchmark.py --sweep-k --ks 2 3 4
@@ -73,17 +76,38 @@ TASK_POOL = [
 ARCHS = dict(
     small=dict(filters=(16, 32, 48, 64, 64)),
     segnet=dict(filters=(64, 128, 256, 512, 512)))
-METHODS = ('supervised', 'mtpsl', 'jtr', 'dgr')
+METHODS = ('supervised', 'mtpsl', 'jtr', 'dgr', 'diffusionmtl')
 
 
-def method_cfg(method: str, arch: str) -> Optional[dict]:
-    """Regularizer config; mapping networks get the backbone's widths."""
-    f = tuple(ARCHS[arch]['filters'])
+def diffusionmtl_cfg(arch: str) -> dict:
+    """DiffusionMTL on the sweep's SegNet, as configs/_base_/models/
+    diffusionmtl_segnet{_small,}.py (fused at stride 4 / 8)."""
+    f = ARCHS[arch]['filters']
+    small = arch == 'small'
+    e = 32 if small else 512
     return dict(
+        type='DiffusionMTL',
+        neck=dict(type='MultiScaleFusionNeck', in_channels=[f[-1], f[0]],
+                  out_channels=e, ref_index=1,
+                  scale_factor=1 / 4 if small else 1 / 8),
+        heads=dict(type='PreliminaryHead', in_channels=e),
+        diffusion=dict(type='MTDNet', embed_dims=e, head_channels=e,
+                       depth=2 if small else 4, num_heads=2 if small else 4,
+                       mlp_ratio=2. if small else 4.))
+
+
+def method_cfg(method: str, arch: str) -> dict:
+    """Model overrides of a method: a regularizer (mapping networks get the
+    backbone's widths) or a model family (DiffusionMTL)."""
+    f = tuple(ARCHS[arch]['filters'])
+    if method == 'diffusionmtl':
+        return diffusionmtl_cfg(arch)
+    reg = dict(
         supervised=None,
         mtpsl=dict(type='MTPSL', channels=f, feat_channels=f[-1]),
         jtr=dict(type='JTR', channels=f),
         dgr=dict(type='DGR'))[method]
+    return dict(regularizers=[reg] if reg else [])
 
 
 def make_tasks(k: int) -> Dict[str, dict]:
@@ -142,14 +166,16 @@ def with_dtype(optim_wrapper: dict, dtype: str) -> dict:
     return dict(optim_wrapper, type=AMP_WRAPPERS[kind], dtype='bfloat16')
 
 
-def build_case(tasks, reg: Optional[dict], arch: str, device: str,
+def build_case(tasks, model: Optional[dict], arch: str, device: str,
                optim_wrapper: Optional[dict] = None, dtype: str = 'fp32'):
+    """Model (the SegNet of ``arch`` with ``model`` overrides, see
+    :func:`method_cfg`) and optim wrapper of one case."""
     f = ARCHS[arch]['filters']
     cfg = dict(
         type='MultiTaskModel', tasks=tasks,
         backbone=dict(type='MTANSegNet', filters=f),
-        heads=dict(type='ConvHead', in_channels=f[0]),
-        regularizers=[reg] if reg else [])
+        heads=dict(type='ConvHead', in_channels=f[0]))
+    cfg.update(copy.deepcopy(model or {}))
     model = MODELS.build(cfg).to(device)
     model.train()
     ow_cfg = optim_wrapper or dict(
@@ -180,7 +206,7 @@ def measure_memory(case: dict, args) -> float:
     size right after building the model.
     """
     if args.device.startswith('cuda'):
-        model, ow = build_case(case['tasks'], case['reg'], args.arch,
+        model, ow = build_case(case['tasks'], case['model'], args.arch,
                                args.device, case['ow'], args.dtype)
         data = make_batch(case['tasks'], args.batch_size, model.num_views,
                           *args.size, case['setting'])
@@ -204,8 +230,8 @@ def memory_case_main(payload: str) -> None:
     case = json.loads(payload)
     init_default_scope('mtlpartial')
     torch.manual_seed(0)
-    model, ow = build_case(case['tasks'], case['reg'], case['arch'], 'cpu',
-                           case['ow'])
+    model, ow = build_case(case['tasks'], case['model'], case['arch'],
+                           'cpu', case['ow'])
     data = make_batch(case['tasks'], case['batch_size'], model.num_views,
                       *case['size'], case['setting'])
     base = rss_now()
@@ -228,17 +254,17 @@ def time_steps(model, ow, data, iters: int, device: str) -> List[float]:
 
 def run_cases(cases: Dict[str, tuple], data_for, args) -> Dict[str, dict]:
     """Build every case, measure memory once each, then time interleaved
-    rounds. ``cases``: name -> (tasks, reg, optim_wrapper)."""
+    rounds. ``cases``: name -> (tasks, model overrides, optim_wrapper)."""
     built, out = {}, {}
-    for name, (tasks, reg, ow_cfg) in cases.items():
-        model, ow = build_case(tasks, reg, args.arch, args.device, ow_cfg,
-                               args.dtype)
+    for name, (tasks, overrides, ow_cfg) in cases.items():
+        model, ow = build_case(tasks, overrides, args.arch, args.device,
+                               ow_cfg, args.dtype)
         data = data_for(tasks, model.num_views)
         time_steps(model, ow, data, args.warmup, args.device)
         mem = float('nan')
         if not args.no_memory:
             mem = measure_memory(
-                dict(tasks=tasks, reg=reg, ow=ow_cfg,
+                dict(tasks=tasks, model=overrides, ow=ow_cfg,
                      setting=data_for.setting), args)
         out[name] = dict(mem=mem, times=[])
         built[name] = (model, ow, data)

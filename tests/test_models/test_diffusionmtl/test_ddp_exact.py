@@ -1,0 +1,73 @@
+# Copyright (c) mtlpartial contributors. All rights reserved.
+"""DiffusionMTL under (CPU, gloo) distributed training: two ranks with half
+a batch each give the loss and update of one process on the whole batch
+(BN-free backbone, group-norm preliminary heads, diffusion noise set to
+zero so that the ranks and the single process draw the same)."""
+import os
+
+import torch
+import torch.multiprocessing as mp
+from mmengine.registry import init_default_scope
+
+from mtlpartial.models.diffusion import MTDNet
+from mtlpartial.registry import MODELS
+from tests.test_engine.test_distributed_equivalence import (LABELLED,
+                                                            free_port, step)
+from tests.utils.demo_inputs import DEMO_TASKS, make_packed_batch
+
+
+def build():
+    init_default_scope('mtlpartial')
+    torch.manual_seed(0)
+    return MODELS.build(dict(
+        type='DiffusionMTL',
+        tasks=DEMO_TASKS,
+        backbone=dict(type='BNFreeConvNet'),
+        neck=dict(type='MultiScaleFusionNeck', in_channels=[8],
+                  out_channels=8, scale_factor=0.5),
+        heads=dict(type='PreliminaryHead', in_channels=8,
+                   norm_cfg=dict(type='GN', num_groups=1)),
+        diffusion=dict(type='MTDNet', embed_dims=8, depth=1, num_heads=2,
+                       mlp_ratio=2., head_channels=8),
+        loss_scale=3.0))
+
+
+def _worker(rank, world, port, out):
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port),
+                      RANK=str(rank), WORLD_SIZE=str(world))
+    torch.distributed.init_process_group('gloo', rank=rank, world_size=world)
+    MTDNet.noise_like = staticmethod(torch.zeros_like)  # a fresh process
+    try:
+        from mtlpartial.engine.model_wrappers import \
+            MultiTaskDistributedWrapper
+        model = MultiTaskDistributedWrapper(build())
+        full = make_packed_batch(LABELLED, h=16, w=16)
+        half = len(LABELLED) // world
+        part = {k: v[rank * half:(rank + 1) * half] for k, v in full.items()}
+        loss, params = step(model, part)
+        if rank == 0:
+            torch.save(dict(loss=loss, params=params), out)
+    finally:
+        torch.distributed.destroy_process_group()
+
+
+def test_two_ranks_equal_one_process(tmp_path, monkeypatch):
+    monkeypatch.setattr(MTDNet, 'noise_like', staticmethod(torch.zeros_like))
+    ref_loss, ref_params = step(build(),
+                                make_packed_batch(LABELLED, h=16, w=16))
+    init = dict(build().named_parameters())
+    monkeypatch.undo()
+    out = str(tmp_path / 'rank0.pth')
+    mp.spawn(_worker, args=(2, free_port(), out), nprocs=2)
+    res = torch.load(out, weights_only=True)
+    assert abs(res['loss'] - ref_loss) < 1e-5
+    updated = 0
+    for k, v in ref_params.items():
+        updated += not torch.equal(v, init[k])
+        assert torch.allclose(res['params'][k], v, atol=1e-6, rtol=0), k
+    assert updated > len(ref_params) // 2
+
+
+def test_noise_is_gaussian_again_after_the_test():
+    x = torch.zeros(1000)
+    assert MTDNet.noise_like(x).std() > 0.5
