@@ -6,11 +6,15 @@ no validation before the last epoch, ``num_workers=0``: a run takes about
 a second per epoch on one CPU core and is exactly reproducible.
 """
 import itertools
+import logging
 import os.path as osp
+import sys
 from typing import Dict, List, Optional, Sequence
 
+import pytest
 from mmengine.config import Config
 from mmengine.hooks import Hook
+from mmengine.logging import MMLogger
 
 from mtlpartial.registry import HOOKS
 
@@ -83,3 +87,16 @@ def train(cfg: Config, resume: bool = False, runner_type=None):
     weights = {k: v.detach().clone()
                for k, v in runner.model.state_dict().items()}
     return runner, weights
+
+
+@pytest.fixture(autouse=True)
+def release_logger_streams():
+    """After a test, point the console handlers of the runners' loggers
+    back at the process stdout: under ``capsys`` they hold the test's
+    capture stream, which is closed afterwards, and a later test that logs
+    through ``MMLogger.get_current_instance()`` would hit it."""
+    yield
+    for logger in list(MMLogger._instance_dict.values()):
+        for handler in logger.handlers:
+            if type(handler) is logging.StreamHandler:
+                handler.stream = sys.__stdout__  # the old one may be closed

@@ -10,6 +10,7 @@ import torch
 
 from mtlpartial.datasets.partial_labels import OneLabel, load_mask
 from tests.utils.tiny_runs import tiny_cfg, train
+from tests.utils.tiny_runs import release_logger_streams  # noqa: F401
 
 TASKS = ('semseg', 'depth', 'normal')
 SEED1 = dict(train_dataloader=dict(dataset=dict(partial_labels=dict(

@@ -14,6 +14,7 @@ from mmengine.optim import OptimWrapper
 from mmengine.registry import PARAM_SCHEDULERS
 
 from tests.utils.tiny_runs import LRS, tiny_cfg, train
+from tests.utils.tiny_runs import release_logger_streams  # noqa: F401
 
 STEP = dict(param_scheduler=[
     dict(type='StepLR', step_size=1, gamma=0.5, by_epoch=True)

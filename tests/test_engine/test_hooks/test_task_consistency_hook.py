@@ -7,6 +7,7 @@ import pytest
 from mmengine.runner import Runner
 
 from tests.utils.tiny_runs import tiny_cfg
+from tests.utils.tiny_runs import release_logger_streams  # noqa: F401
 
 SEMSEG = dict(name='semseg', type='SemSegTask', num_classes=6)
 DEPTH = dict(name='depth', type='DepthTask')

@@ -10,6 +10,7 @@ from mmengine.registry import init_default_scope
 
 from mtlpartial.registry import MODELS, RUNNERS
 from tests.utils.tiny_runs import ROOT, tiny_cfg
+from tests.utils.tiny_runs import release_logger_streams  # noqa: F401
 
 
 def build(work_dir, **options):
