@@ -36,6 +36,8 @@ TINY = dict(
     default_hooks=dict(
         visualization=dict(draw=False), logger=dict(interval=1),
         checkpoint=dict(interval=2)),
+    # no vis backend: LocalVisBackend would format the config once more
+    visualizer=dict(vis_backends=[]),
     randomness=dict(seed=3),
     log_level='WARNING')
 
