@@ -82,6 +82,7 @@ def main() -> None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
+    cfg.resume = False  # a test loads weights; it never resumes training
     if args.show_dir:
         vis = cfg.default_hooks.get('visualization')
         if vis is None:

@@ -227,12 +227,10 @@ class DepthTask(BaseTask):
 class NormalTask(BaseTask):
     """Surface normals (unit vectors, camera frame); zero vector = invalid.
 
-    Ground truth is checked for unit length when it is loaded (training and
-    ``tools/misc/check_dataset.py``): no valid vector may be longer than
-    ``1 + unit_tolerance``, and the median length of the valid vectors must
-    be at least ``1 - unit_tolerance`` (a map stored as ``0.3 n`` or in
-    ``[0, 1]`` is refused; the few shortened vectors that bilinear resizing
-    leaves at depth edges are not).
+    Loaded ground truth (training, ``tools/misc/check_dataset.py``) must
+    be unit length: no valid vector longer than ``1 + unit_tolerance``, a
+    median length of at least ``1 - unit_tolerance`` (refuses ``0.3 n`` or
+    ``[0, 1]`` maps, not the few vectors shortened by resizing at edges).
 
     Args:
         name (str): task name.

@@ -143,7 +143,9 @@ class SaveLabelMaskHook(Hook):
 
     # ------------------------------------------------------------ resume
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        if not getattr(runner, '_resume', False):
+        from mmengine.runner import BaseLoop
+        if not getattr(runner, '_resume', False) or not isinstance(
+                getattr(runner, '_train_loop', None), BaseLoop):
             return  # load_from (fine-tuning, testing): another mask is fine
         new = self.current_record(runner)
         if new is None:

@@ -90,6 +90,14 @@ def _scheduler_changes(old_states, schedulers) -> List[str]:
     return changes
 
 
+def is_resuming(runner) -> bool:
+    """Whether ``runner`` is resuming a training run (``resume=True`` and a
+    built train loop; a test run that loads a checkpoint is not)."""
+    from mmengine.runner import BaseLoop  # slow import, only when used
+    return bool(getattr(runner, '_resume', False)) and isinstance(
+        getattr(runner, '_train_loop', None), BaseLoop)
+
+
 def replay_schedules(schedulers: list, iters: int, epochs: int,
                      epoch_length: int) -> None:
     """Step freshly built schedulers as a run of ``iters`` iterations and
@@ -125,8 +133,7 @@ class ResumeCheckHook(Hook):
     priority = 'VERY_HIGH'
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        if not getattr(runner, '_resume', False) or \
-                'optimizer' not in checkpoint:
+        if not is_resuming(runner) or 'optimizer' not in checkpoint:
             return
         state = checkpoint['optimizer']
         schedulers = runner.param_schedulers or []
