@@ -5,7 +5,8 @@ import mmengine
 from mmengine.utils import digit_version
 
 from .utils.atomic_io import install_atomic_local_backend
-from .utils.checkpoint import register_safe_globals
+from .utils.checkpoint import (install_local_checkpoint_loader,
+                               register_safe_globals)
 from .utils.mmcv_compat import install_mmcv_ops_fallback
 from .version import __version__, version_info
 
@@ -26,9 +27,10 @@ assert (digit_version(MMENGINE_MIN) <= mmengine_version <
     f'MMEngine=={mmengine.__version__} is used but incompatible. ' \
     f'Please install mmengine>={MMENGINE_MIN}, <{MMENGINE_MAX}.'
 
-# Both fixes are explicit and logged; see the module docstrings.
+# Explicit compatibility and safety fixes; see the module docstrings.
 install_mmcv_ops_fallback()
 register_safe_globals()
+install_local_checkpoint_loader()
 install_atomic_local_backend()
 
 __all__ = ['__version__', 'version_info']

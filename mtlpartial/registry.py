@@ -62,8 +62,11 @@ RUNNER_CONSTRUCTORS = Registry(
     locations=['mtlpartial.engine'])
 LOOPS = Registry(
     'loop', parent=MMENGINE_LOOPS, locations=['mtlpartial.engine'])
+# data hooks (label mask, mid-epoch resume) live in mtlpartial.datasets.hooks
 HOOKS = Registry(
-    'hook', parent=MMENGINE_HOOKS, locations=['mtlpartial.engine.hooks'])
+    'hook',
+    parent=MMENGINE_HOOKS,
+    locations=['mtlpartial.engine.hooks', 'mtlpartial.datasets.hooks'])
 LOG_PROCESSORS = Registry(
     'log processor',
     parent=MMENGINE_LOG_PROCESSORS,

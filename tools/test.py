@@ -1,11 +1,17 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
-"""Evaluate a checkpoint on the test set and print every metric.
+"""Evaluate a checkpoint on the test set and print every metric once.
+
+The checkpoint is loaded strictly: every weight of the model must be in it
+with the right shape, or the script stops with the list of mismatches.
+``--non-strict`` evaluates anyway (with a warning): the layers without
+matching weights keep their random initialisation.
 
 Example:
     python tools/test.py CONFIG CHECKPOINT --show-dir vis --out metrics.json
 """
 import argparse
 import json
+import logging
 import os
 import os.path as osp
 import sys
@@ -14,11 +20,14 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config  # noqa: E402
+from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mtlpartial  # noqa: E402,F401
 from mtlpartial.registry import RUNNERS  # noqa: E402
+from mtlpartial.utils.cli import (ConfigOptionsAction,  # noqa: E402
+                                  check_top_level_keys)
 from mtlpartial.utils.dist_utils import init_cpu_distributed  # noqa: E402
 
 
@@ -37,7 +46,11 @@ def parse_args() -> argparse.Namespace:
         '--max-show', type=int, default=1000,
         help='at most this many images with --show-dir')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--non-strict', action='store_true',
+        help='evaluate a checkpoint that does not match the model (layers '
+        'without matching weights keep their random initialisation)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=ConfigOptionsAction,
         help='override config settings')
     parser.add_argument(
         '--launcher',
@@ -58,15 +71,18 @@ def main() -> None:
         if not osp.isfile(path):
             raise FileNotFoundError(f'{what} file not found: {path}')
     cfg = Config.fromfile(args.config)
+    file_keys = list(cfg.keys())
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    check_top_level_keys(cfg, file_keys, args.cfg_options)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
+    cfg.resume = False  # a test loads weights; it never resumes training
     if args.show_dir:
         vis = cfg.default_hooks.get('visualization')
         if vis is None:
@@ -81,15 +97,43 @@ def main() -> None:
     init_cpu_distributed(args.launcher)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
         else RUNNERS.build(cfg)
-    metrics = runner.test()
-    print('\n'.join(f'{k}: {v:.4f}' if isinstance(v, float) else f'{k}: {v}'
-                    for k, v in metrics.items()))
-    if args.show_dir:
-        print(f'panels written to {osp.abspath(args.show_dir)}')
+    load_weights(runner, args.checkpoint, strict=not args.non_strict)
+    metrics = runner.test()  # the metric logs them (once, with tables)
     if args.out:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
         with open(args.out, 'w') as f:
             json.dump({k: float(v) for k, v in metrics.items()}, f, indent=2)
+        print_log(f'metrics written to {args.out}', logger='current')
+    if args.show_dir:
+        pngs = [f for f in os.listdir(args.show_dir) if f.endswith('.png')] \
+            if osp.isdir(args.show_dir) else []
+        print_log(f'{len(pngs)} visualisation(s) written to '
+                  f'{osp.abspath(args.show_dir)}', logger='current')
+
+
+def load_weights(runner: Runner, checkpoint: str, strict: bool) -> None:
+    """Load the model weights of ``checkpoint`` before the test loop.
+
+    Raises:
+        RuntimeError: with ``strict``, when the checkpoint does not match
+            the model (names the checkpoint and lists the mismatches).
+    """
+    if not strict:
+        print_log(
+            f'--non-strict: weights of {checkpoint} that do not match the '
+            'model are skipped; those layers keep their random '
+            'initialisation and the metrics describe a partly untrained '
+            'model', logger='current', level=logging.WARNING)
+    try:
+        runner.load_checkpoint(checkpoint, map_location='cpu', strict=strict)
+    except RuntimeError as e:
+        if 'do not match exactly' not in str(e):
+            raise
+        raise RuntimeError(
+            f'checkpoint {checkpoint} does not match the model of the config'
+            f' (loaded strictly): {e}\nCheck the config and the checkpoint, '
+            'or pass --non-strict to evaluate anyway (mismatched layers keep'
+            ' their random initialisation)') from None
 
 
 if __name__ == '__main__':

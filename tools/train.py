@@ -6,6 +6,12 @@ Examples:
     python tools/train.py CONFIG --resume            # latest ckpt in work dir
     python tools/train.py CONFIG --resume PATH.pth   # a given checkpoint
     tools/dist_train.sh CONFIG 2                     # torchrun, CPU or GPU
+
+On resume the optimizer settings and the parameter schedules follow the
+config (``ResumeCheckHook``): ``--resume --cfg-options
+train_cfg.max_epochs=N`` extends or shortens the schedule and
+``optim_wrapper.optimizer.lr=...`` applies; the label mask must stay the
+same (``SaveLabelMaskHook``) unless ``--allow-mask-change`` is given.
 """
 import argparse
 import logging
@@ -19,12 +25,15 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mtlpartial  # noqa: E402,F401  (compat layer, safe globals)
 from mtlpartial.registry import RUNNERS  # noqa: E402
+from mtlpartial.utils.cli import (ConfigOptionsAction,  # noqa: E402
+                                  check_top_level_keys,
+                                  find_resume_checkpoint)
 from mtlpartial.utils.dist_utils import init_cpu_distributed  # noqa: E402
 
 
@@ -38,15 +47,22 @@ def parse_args() -> argparse.Namespace:
         type=str,
         const='auto',
         help='resume from the given checkpoint, or, without a value, from '
-        'the latest checkpoint in the work dir')
+        'the latest checkpoint in the work dir (an error if there is none). '
+        'Optimizer settings and schedules follow the config')
+    parser.add_argument(
+        '--allow-mask-change',
+        action='store_true',
+        help='with --resume: continue even if the config builds another '
+        'label mask than the checkpoint was trained with (logged)')
     parser.add_argument(
         '--amp', action='store_true', help='mixed precision (CUDA only)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=ConfigOptionsAction,
         help='override config settings, e.g. '
-        'train_dataloader.batch_size=4 model.normalize=batch')
+        'train_dataloader.batch_size=4 model.normalize=batch; a whole dict '
+        'as key=dict(type=OneLabel,seed=1)')
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -60,14 +76,29 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+def allow_mask_change(cfg: Config) -> None:
+    """Set ``allow_mask_change=True`` on the config's SaveLabelMaskHook."""
+    hooks = [h for h in cfg.get('custom_hooks') or []
+             if h.get('type') in ('SaveLabelMaskHook',
+                                  'mtlpartial.SaveLabelMaskHook')]
+    if not hooks:
+        print_log('--allow-mask-change: the config has no SaveLabelMaskHook,'
+                  ' so nothing compares label masks on resume',
+                  logger='current', level=logging.WARNING)
+    for hook in hooks:
+        hook['allow_mask_change'] = True
+
+
 def main() -> None:
     args = parse_args()
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config file not found: {args.config}')
     cfg = Config.fromfile(args.config)
+    file_keys = list(cfg.keys())
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    check_top_level_keys(cfg, file_keys, args.cfg_options)
 
     # work_dir priority: CLI > config > ./work_dirs/<config stem>
     if args.work_dir is not None:
@@ -90,10 +121,15 @@ def main() -> None:
 
     if args.resume == 'auto':
         cfg.resume = True
-        cfg.load_from = None
+        cfg.load_from = find_resume_checkpoint(cfg.work_dir)
     elif args.resume is not None:
+        if not osp.isfile(args.resume):
+            raise FileNotFoundError(
+                f'--resume: checkpoint not found: {args.resume}')
         cfg.resume = True
         cfg.load_from = args.resume
+    if args.allow_mask_change:
+        allow_mask_change(cfg)
 
     init_cpu_distributed(args.launcher)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \

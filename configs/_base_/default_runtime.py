@@ -1,4 +1,6 @@
 default_scope = 'mtlpartial'
+# mmengine's Runner with a concise console (tools/train.py, tools/test.py)
+runner_type = 'MultiTaskRunner'
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
@@ -26,7 +28,12 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='MultiTaskVisualizationHook', draw=False))
+    visualization=dict(type='MultiTaskVisualizationHook', draw=False),
+    # safety checks; default hooks, so they stay when a config replaces
+    # custom_hooks: model/data/metric tasks agree (before the run starts);
+    # on resume the optimizer settings and schedules follow the config
+    task_check=dict(type='TaskConsistencyHook'),
+    resume_check=dict(type='ResumeCheckHook'))
 custom_hooks = [
     dict(type='RNGStateHook'),
     dict(type='SaveLabelMaskHook'),

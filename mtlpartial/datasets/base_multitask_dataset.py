@@ -83,9 +83,11 @@ class MultiTaskDataset(BaseDataset):
     for datasets without files).
 
     Args:
-        tasks (dict, optional): task-spec configs ``{name: dict(type=...)}``
-            (:func:`mtlpartial.tasks.build_tasks`); their order is the task
-            order everywhere. None: the dataset's default tasks.
+        tasks (list[dict], optional): task-spec configs ``[dict(name=...,
+            type=...), ...]`` (:func:`mtlpartial.tasks.build_tasks`; a dict
+            ``{name: cfg}`` is accepted with a warning about its order);
+            their order is the task order everywhere. None: the dataset's
+            default tasks.
         partial_labels (dict | str | object | np.ndarray, optional): the
             partial-label setting: a config of ``PARTIAL_LABELS``
             (``dict(type='OneLabel', seed=0)``), an alias string
@@ -122,8 +124,9 @@ class MultiTaskDataset(BaseDataset):
                  lazy_init: bool = False,
                  metainfo: Optional[dict] = None,
                  check_files: bool = True) -> None:
-        if tasks is None:
-            tasks = self.default_tasks()
+        if tasks is None:  # a list: the defaults' order is never dumped
+            tasks = [dict(spec, name=name)
+                     for name, spec in self.default_tasks().items()]
         self.task_specs: Dict[str, BaseTask] = build_tasks(tasks)
         self.task_names: Tuple[str, ...] = tuple(self.task_specs)
         self.split = split
@@ -290,6 +293,37 @@ class MultiTaskDataset(BaseDataset):
                 + (f' (and {len(missing) - 1} more)'
                    if len(missing) > 1 else ''))
 
+    def check_indices(self, indices: Any, num_images: int) -> None:
+        """Raise TypeError / ValueError (naming the dataset, split and valid
+        range) unless ``indices`` selects some of the ``num_images``."""
+        where = (f'{type(self).__name__} (split {self.split!r}, '
+                 f'{num_images} images): indices')
+        if isinstance(indices, bool) or not isinstance(
+                indices, (int, np.integer, Sequence)) or isinstance(
+                    indices, str):
+            raise TypeError(f'{where} must be an int (the first n images, '
+                            'or the last -n) or a list of image indices, '
+                            f'got {indices!r}')
+        if isinstance(indices, (int, np.integer)):
+            if indices == 0 or abs(int(indices)) > num_images:
+                what = 'no' if indices == 0 else 'more than all'
+                raise ValueError(
+                    f'{where}={indices} selects {what} images; expected '
+                    f'1 <= |indices| <= {num_images}')
+            return
+        if len(indices) == 0:
+            raise ValueError(f'{where}=[] selects no image; pass None for '
+                             'all images or a non-empty list')
+        bad = [i for i in indices if isinstance(i, bool) or
+               not isinstance(i, (int, np.integer))]
+        if bad:
+            raise TypeError(f'{where} must hold ints, got {bad[:5]}')
+        out = [int(i) for i in indices if not -num_images <= i < num_images]
+        if out:
+            raise ValueError(
+                f'{where} {out[:5]} are out of range ({len(out)} index(es) '
+                f'outside [-{num_images}, {num_images - 1}])')
+
     # ------------------------------------------------------- data list
     def load_data_list(self) -> List[dict]:
         infos = self.load_image_list()
@@ -314,6 +348,7 @@ class MultiTaskDataset(BaseDataset):
         self.data_list = self.load_data_list()
         self.data_list = self.filter_data()
         if self._indices is not None:
+            self.check_indices(self._indices, len(self.data_list))
             self.data_list = self._get_unserialized_subset(self._indices)
         self._label_mask = np.array(
             [[t in info['labelled_tasks'] for t in self.task_names]

@@ -125,6 +125,10 @@ class MultiTaskModel(BaseModel):
         self.neck = MODELS.build(neck) if neck is not None else None
         # mmengine containers: init_weights reaches every head's init_cfg
         self.heads = ModuleDict()
+        if not isinstance(heads, dict):
+            raise TypeError('model.heads must be a dict: one head config with'
+                            ' "type" (shared by all tasks) or {task: head '
+                            f'config}}, got {type(heads).__name__} {heads!r}')
         per_task = heads if 'type' not in heads else {
             t: heads
             for t in self.tasks
@@ -458,11 +462,16 @@ class MultiTaskModel(BaseModel):
         if bool(flags.any()):
             bad = [k for k, f in zip(
                 [k for k in losses if 'loss' in k], flags.tolist()) if f]
+            from mmengine.logging import MessageHub
+            it = MessageHub.get_current_instance().get_info('iter')
+            it = self._iter if it is None else int(it) + 1  # of the run
             raise FloatingPointError(
-                f'Non-finite loss at iteration {self._iter}: {bad}. The run '
-                'stops before the parameter update, so the checkpoints '
+                f'Non-finite loss at iteration {it} of the run: {bad}. The '
+                'run stops before the parameter update, so the checkpoints '
                 'written so far are intact; resume from the last one with '
-                'a lower learning rate or check the data.')
+                'a lower learning rate (--resume --cfg-options '
+                'optim_wrapper.optimizer.lr=...; on resume the schedule '
+                'follows the config) or check the data.')
 
     @staticmethod
     def reduce_log_vars(log_vars: Dict[str, Tensor]) -> Dict[str, Tensor]:

@@ -1,16 +1,48 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
+import logging
 from collections import OrderedDict
-from typing import Dict, Mapping, Sequence, Union
+from typing import Dict, Mapping, Sequence, Set, Tuple, Union
+
+from mmengine.logging import print_log
 
 from mtlpartial.registry import TASKS
 from .base_task import BaseTask
 
 TaskCfgs = Union[Mapping[str, Union[dict, BaseTask]], Sequence[dict]]
 
+#: task orders already warned about (one warning per order and process)
+_WARNED_DICT_ORDERS: Set[Tuple[str, ...]] = set()
+
+
+def warn_dict_order(names: Sequence[str]) -> None:
+    """Warn that a dict of tasks changes order when its config is dumped.
+
+    mmengine writes the keys of a dict sorted when it dumps a config (the
+    ``work_dir/<config>.py`` copy), so a run rebuilt from the dump would
+    order these tasks differently: other label-mask columns, another
+    generated mask, other head and pair orders. Only an unsorted dict of two
+    or more tasks is affected; a list keeps its order.
+    """
+    names = tuple(names)
+    if list(names) == sorted(names) or names in _WARNED_DICT_ORDERS:
+        return
+    _WARNED_DICT_ORDERS.add(names)
+    listed = ', '.join(f"dict(name='{n}', type=...)" for n in names)
+    print_log(
+        f'tasks are given as a dict in the order {list(names)}; this run '
+        'uses that order, but mmengine writes dict keys sorted when it '
+        'dumps the config to the work dir, so a run rebuilt from the dumped '
+        f'config would order the tasks {sorted(names)} (other label-mask '
+        'columns, another generated mask). Write tasks as a list to keep '
+        f'the order: tasks = [{listed}]',
+        logger='current',
+        level=logging.WARNING)
+
 
 def _as_items(cfg: TaskCfgs) -> list:
     """``[(name, spec cfg or spec)]`` from a dict or a list of dicts."""
     if isinstance(cfg, Mapping):
+        warn_dict_order(list(cfg))
         return list(cfg.items())
     if isinstance(cfg, (list, tuple)):
         items = []
@@ -37,8 +69,9 @@ def build_tasks(cfg: TaskCfgs) -> 'OrderedDict[str, BaseTask]':
         cfg: a list ``[dict(name='semseg', type='SemSegTask', ...), ...]``
             (the form used by the configs: mmengine writes dict keys of a
             dumped config in sorted order, a list keeps the task order) or
-            a dict ``{name: dict(type=...)}``. The order is the task order
-            everywhere (masks, heads, losses).
+            a dict ``{name: dict(type=...)}`` (accepted; a dict whose keys
+            are not sorted gets a warning, see :func:`warn_dict_order`).
+            The order is the task order everywhere (masks, heads, losses).
 
     Raises:
         ValueError: if ``cfg`` is empty or malformed.

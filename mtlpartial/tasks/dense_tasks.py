@@ -256,11 +256,18 @@ class DepthTask(BaseTask):
 class NormalTask(BaseTask):
     """Surface normals (unit vectors, camera frame); zero vector = invalid.
 
+    Loaded ground truth (training, ``tools/misc/check_dataset.py``) must
+    be unit length: no valid vector longer than ``1 + unit_tolerance``, a
+    median length of at least ``1 - unit_tolerance`` (refuses ``0.3 n`` or
+    ``[0, 1]`` maps, not the few vectors shortened by resizing at edges).
+
     Args:
         name (str): task name.
         loss (str): 'cosine' (``1 - n̂·n``, MTPSL/JTR) or 'l1' (DGR /
             Auto-Lambda). Defaults to 'cosine'.
         loss_weight (float): Defaults to 1.0.
+        unit_tolerance (float): allowed deviation from unit length.
+            Defaults to 0.05 (8-bit normal maps are within 0.01).
     """
     kind = 'normal'
     gt_channels = 3
@@ -269,12 +276,17 @@ class NormalTask(BaseTask):
     higher_is_better = False
 
     def __init__(self, name: str, loss: str = 'cosine',
-                 loss_weight: float = 1.0) -> None:
+                 loss_weight: float = 1.0,
+                 unit_tolerance: float = 0.05) -> None:
         super().__init__(name, loss_weight)
         if loss not in ('cosine', 'l1'):
             raise ValueError(f'task "{name}": normal loss must be cosine or '
                              f'l1, got {loss!r}')
+        if not 0 < unit_tolerance < 1:
+            raise ValueError(f'task "{name}": unit_tolerance must lie in '
+                             f'(0, 1), got {unit_tolerance!r}')
         self.loss_type = loss
+        self.unit_tolerance = float(unit_tolerance)
 
     @property
     def num_outputs(self) -> int:
@@ -299,6 +311,18 @@ class NormalTask(BaseTask):
             raise ValueError(f'{where}: normals of task "{self.name}" must '
                              'be unit vectors in [-1, 1] (zero = invalid), '
                              f'got |max| {np.abs(gt).max():.4g}')
+        norms = np.linalg.norm(gt[np.abs(gt).sum(2) != 0], axis=1)
+        if norms.size:
+            tol = self.unit_tolerance
+            longest, median = float(norms.max()), float(np.median(norms))
+            if longest > 1 + tol or median < 1 - tol:
+                raise ValueError(
+                    f'{where}: normals of task "{self.name}" must be unit '
+                    'vectors (zero = invalid); the valid vectors have median '
+                    f'length {median:.4g} and maximum {longest:.4g} '
+                    f'(expected 1 ± {tol:g}; scaled or [0, 1]-encoded maps '
+                    'must be converted, e.g. n = 2 * rgb / 255 - 1 and '
+                    'normalised)')
         return gt
 
     def flip_gt(self, gt: np.ndarray) -> np.ndarray:

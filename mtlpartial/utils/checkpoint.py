@@ -8,8 +8,18 @@ Runner checkpoint holds (``HistoryBuffer``, numpy scalars, ``ConfigDict``
 :func:`register_safe_globals` adds an explicit allow-list of the types that a
 Runner checkpoint contains via ``torch.serialization.add_safe_globals``.
 Anything else still fails loudly.
+
+:func:`install_local_checkpoint_loader` replaces mmengine's loader of local
+paths with :func:`load_from_local`: the same ``torch.load`` with
+``weights_only=True`` (explicit, whatever the torch default), plus errors
+that name the file and say what is wrong with it (an empty file, a file that
+is not a torch checkpoint, a truncated one) instead of a bare ``EOFError``.
 """
 import collections
+import os
+import os.path as osp
+import pickle
+import zipfile
 from typing import List
 
 import numpy as np
@@ -78,3 +88,53 @@ def register_safe_globals() -> None:
         add([(bytes, name)
              for name in ('builtins.bytes', '__builtin__.bytes')])
     _registered['done'] = True
+
+
+def load_from_local(filename: str, map_location=None):
+    """Load a local checkpoint with ``weights_only=True`` and clear errors.
+
+    Args:
+        filename (str): path of the checkpoint.
+        map_location: see :func:`torch.load`.
+
+    Returns:
+        The loaded object (usually a dict with ``state_dict`` and ``meta``).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: an empty, truncated or non-torch file (names the file).
+    """
+    filename = osp.expanduser(str(filename))
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'checkpoint file not found: {filename}')
+    size = os.path.getsize(filename)
+    if size == 0:
+        raise ValueError(
+            f'checkpoint {filename} is empty (0 bytes): an interrupted copy '
+            'or download? mtlpartial writes checkpoints atomically, so the '
+            'other checkpoints of the run (last_checkpoint, epoch_*.pth) '
+            'are intact; pass one of them')
+    try:
+        return torch.load(
+            filename, map_location=map_location, weights_only=True)
+    except (EOFError, zipfile.BadZipFile) as e:
+        raise ValueError(f'checkpoint {filename} ({size} bytes) is truncated'
+                         f' or corrupt: {type(e).__name__}: {e}') from e
+    except (pickle.UnpicklingError, KeyError) as e:
+        if 'Weights only load failed' in str(e):
+            raise  # torch's own message names the refused global
+        raise ValueError(f'checkpoint {filename} ({size} bytes) is not a '
+                         f'torch checkpoint: {e}') from e
+    except RuntimeError as e:
+        if 'zip archive' in str(e) or 'central directory' in str(e):
+            raise ValueError(f'checkpoint {filename} ({size} bytes) is '
+                             f'truncated or corrupt: {e}') from e
+        raise
+
+
+def install_local_checkpoint_loader() -> None:
+    """Make :func:`load_from_local` mmengine's loader of local paths
+    (``CheckpointLoader`` scheme ``''``; idempotent)."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+    CheckpointLoader.register_scheme(
+        prefixes='', loader=load_from_local, force=True)

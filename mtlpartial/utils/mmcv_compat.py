@@ -7,7 +7,7 @@ mask_classification.py``), so ``import mmseg.models`` fails on CPU-only
 installs. :func:`install_mmcv_ops_fallback` puts a minimal ``mmcv.ops``
 module into ``sys.modules`` that exposes the pure-PyTorch ops and raises a
 clear error for every compiled op. It is used **only** when ``import
-mmcv.ops`` fails, and it logs a warning when it is activated, so full mmcv
+mmcv.ops`` fails, and it logs one INFO line when it is activated, so full mmcv
 is always preferred when it is installed.
 """
 import importlib.util
@@ -91,12 +91,12 @@ def install_mmcv_ops_fallback() -> bool:
     for name in COMPILED_OPS:
         setattr(ops, name, _missing_op(name))
     _state['active'] = True
+    # one line at INFO: an expected state of CPU installs, not a problem
     print_log(
-        'mtlpartial: mmcv compiled ops (mmcv._ext) not found; using the '
-        'mmcv-lite compat layer (pure-PyTorch point_sample; compiled ops '
-        'raise a clear error if used).',
+        'mtlpartial: mmcv-lite (no compiled mmcv ops): pure-PyTorch '
+        'point_sample in use; compiled ops raise a clear error if called',
         logger='current',
-        level=logging.WARNING)
+        level=logging.INFO)
     return True
 
 

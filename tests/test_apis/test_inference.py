@@ -83,7 +83,7 @@ def test_predictions_equal_those_of_tools_test(trained, model, tmp_path):
     res = run('tools/test.py', config, ckpt, '--work-dir',
               str(tmp_path / 'test'), '--show-dir', str(tmp_path / 'vis'),
               '--max-show', '2')
-    assert f'panels written to {tmp_path / "vis"}' in res.stdout
+    assert f'2 visualisation(s) written to {tmp_path / "vis"}' in res.stdout
     assert sorted(os.listdir(tmp_path / 'vis')) == ['test_0.png', 'test_1.png']
     with open(dump, 'rb') as f:
         reference = pickle.load(f)

@@ -81,3 +81,16 @@ def test_check_dataset_cli_from_repo_root(tmp_path):
         cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1, proc.stderr
     assert 'label/1.npy: label out of range' in proc.stdout
+
+
+def test_check_dataset_reports_non_unit_normals(tmp_path, capsys):
+    tool = load_tool()
+    root = write_fake_nyuv2(str(tmp_path / 'nyu'), n_train=2, n_val=1, h=8,
+                            w=10)
+    path = osp.join(root, 'train', 'normal', '1.npy')
+    np.save(path, np.load(path) * 0.3)  # was accepted
+    assert tool.main([root, '--type', 'nyuv2']) == 1
+    out = capsys.readouterr().out
+    assert '1 PROBLEM(S)' in out
+    assert 'normal/1.npy: normals of task "normal" must be unit vectors' \
+        in out and 'median length 0.3' in out

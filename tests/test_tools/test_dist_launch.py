@@ -45,7 +45,10 @@ def test_two_nodes_one_process_each_on_loopback(tmp_path):
         log.close()
     logs = [(tmp_path / f'node{n}.log').read_text() for n in range(2)]
     assert [p.returncode for p, _ in procs] == [0, 0], logs[0][-3000:]
-    assert 'world_size: 2' in logs[0] or 'Distributed training: True' in \
-        logs[0]
+    # the world size and the backend in use, stated plainly (was "GPU
+    # number: 2" next to the configured backend 'nccl')
+    assert 'world size 2 (gloo, cpu), launcher pytorch' in logs[0]
+    assert "env_cfg.dist_cfg.backend='nccl' is not used" in logs[0]
+    assert 'GPU number' not in logs[0]
     # rank 0 (node 0) writes the checkpoint
     assert osp.isfile(tmp_path / 'work0' / 'epoch_1.pth')

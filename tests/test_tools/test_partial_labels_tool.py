@@ -104,3 +104,47 @@ def test_make_then_summary(tool, capsys, tmp_path):
     rec = load_mask(out)
     assert rec.image_ids == tuple(f'im{i}' for i in range(10))
     assert mask_summary(rec.mask)['labels_per_image'][2] == 10
+
+
+class RunsCode:
+    """Unpickling this object would run a shell command."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+        return (os.system, (f'touch {self.marker}', ))
+
+
+def test_summary_refuses_a_mask_file_that_would_run_code(tool, tmp_path):
+    marker = tmp_path / 'pwned'
+    path = str(tmp_path / 'crafted.npy')
+    # the official PASCAL layout, with a payload in an id list
+    np.save(path, np.array({'semseg': ['2008_000001', RunsCode(str(
+        marker))]}, dtype=object), allow_pickle=True)
+    with pytest.raises(ValueError, match=r'crafted.npy: refused.*'
+                       r'global posix.system|global nt.system'):
+        tool.main(['summary', path])
+    assert not marker.exists()  # was created: allow_pickle=True ran it
+
+
+def test_pascal_id_lists_load_without_allow_pickle(tmp_path):
+    path = str(tmp_path / 'ids.npy')
+    np.save(path, np.array({'semseg': [np.str_('a'), 'b'],
+                            'sal': [np.str_('b'), 'c']}, dtype=object),
+            allow_pickle=True)
+    record = load_mask(path)
+    assert record.image_ids == ('a', 'b', 'c')
+    assert record.mask.tolist() == [[True, False], [True, True],
+                                    [False, True]]
+    with pytest.raises(ValueError, match='object array of shape'):
+        bad = str(tmp_path / 'objects.npy')
+        np.save(bad, np.array([['a', 1]], dtype=object), allow_pickle=True)
+        load_mask(bad)
+
+
+def test_official_pascal_file_loads_without_allow_pickle():
+    record = load_mask(official('pascal_onelabel.npy'))
+    assert record.mask.shape == (4998, 5)
+    assert record.mask.sum(1).tolist() == [1] * 4998

@@ -80,3 +80,68 @@ def test_restricted_getattr_refuses_other_attributes(tmp_path):
     torch.save(Evil(), tmp_path / 'evil.pth')
     with pytest.raises(Exception, match='refused'):
         torch.load(tmp_path / 'evil.pth', weights_only=True)
+
+
+def test_bad_checkpoint_files_get_clear_errors(tmp_path):
+    from mmengine.runner.checkpoint import _load_checkpoint
+    empty = tmp_path / 'empty.pth'
+    empty.write_bytes(b'')
+    with pytest.raises(ValueError, match=r'empty.pth is empty \(0 bytes\)'):
+        _load_checkpoint(str(empty))  # was a bare EOFError
+    torch.save(dict(w=torch.ones(100)), tmp_path / 'ok.pth')
+    data = (tmp_path / 'ok.pth').read_bytes()
+    (tmp_path / 'cut.pth').write_bytes(data[:len(data) // 2])
+    with pytest.raises(ValueError, match='cut.pth .* truncated or corrupt'):
+        _load_checkpoint(str(tmp_path / 'cut.pth'))
+    (tmp_path / 'text.pth').write_bytes(b'hello, not a checkpoint')
+    with pytest.raises(ValueError, match='text.pth .* is not a torch'):
+        _load_checkpoint(str(tmp_path / 'text.pth'))
+    with pytest.raises(FileNotFoundError, match='missing.pth'):
+        _load_checkpoint(str(tmp_path / 'missing.pth'))
+    assert _load_checkpoint(str(tmp_path / 'ok.pth'))['w'].sum() == 100
+
+
+def test_checkpoints_still_load_weights_only(tmp_path):
+    from mmengine.runner.checkpoint import _load_checkpoint
+
+    class Evil:
+
+        def __reduce__(self):
+            return (os.system, ('true', ))
+
+    torch.save(dict(x=Evil()), tmp_path / 'evil.pth')
+    with pytest.raises(Exception, match='Weights only load failed'):
+        _load_checkpoint(str(tmp_path / 'evil.pth'))
+
+
+@pytest.mark.skipif(not mmcv_compat.mmcv_compat_active(),
+                    reason='full mmcv: the compat layer is not used')
+def test_mmcv_compat_notice_is_one_info_line(monkeypatch):
+    import logging
+    import sys
+
+    from mmengine.logging import MMLogger
+    records = []
+
+    class Keep(logging.Handler):
+
+        def emit(self, record):
+            records.append(record)
+
+    logger = MMLogger.get_current_instance()
+    handler = Keep()
+    logger.addHandler(handler)
+    saved = {k: v for k, v in sys.modules.items() if k.startswith('mmcv.ops')}
+    for key in saved:  # as at first import
+        del sys.modules[key]
+    monkeypatch.setitem(mmcv_compat._state, 'active', None)
+    try:
+        assert mmcv_compat.install_mmcv_ops_fallback()
+    finally:
+        logger.removeHandler(handler)
+        sys.modules.update(saved)
+        import mmcv
+        mmcv.ops = saved['mmcv.ops']
+    notices = [r for r in records if 'mmcv-lite' in r.getMessage()]
+    assert len(notices) == 1 and notices[0].levelno == logging.INFO
+    assert '\n' not in notices[0].getMessage()

@@ -9,18 +9,25 @@ Formats read by :func:`load_mask`:
   FloatTensor (N, K)}``, 0/1 values); columns carry no names, the known
   files' orders are in :data:`OFFICIAL_TASK_ORDERS`;
 * MTPSL PASCAL-Context ``.npy`` (``np.save`` of a dict ``{task: [image_id,
-  ...]}``; needs ``allow_pickle``, so only load files you trust), or a plain
-  2-D 0/1 ``.npy`` array.
+  ...]}``, a pickled 0-d object array), or a plain 2-D 0/1 ``.npy`` array.
+
+``.npy`` files are never read with ``allow_pickle=True``: numeric arrays are
+read with ``allow_pickle=False``, and an object array (the PASCAL format) is
+unpickled by :class:`RestrictedMaskUnpickler`, which admits only numpy's
+array, dtype and scalar reconstruction; the result must be a dict of lists
+of ids. A crafted file that would call anything else (``os.system`` ...) is
+refused before any code runs.
 """
+import io
 import json
-import os
 import os.path as osp
-import tempfile
+import pickle
 from dataclasses import dataclass, field
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
+from mtlpartial.utils.atomic_io import atomic_write_bytes
 from .base import check_label_mask, check_task_names
 
 FORMAT_NAME = 'mtlpartial-label-mask'
@@ -112,8 +119,88 @@ def _load_pth(path: str, task_order) -> LabelMask:
     return LabelMask(mask, names, None, {}, path)
 
 
+class RestrictedMaskUnpickler(pickle.Unpickler):
+    """Unpickle the official PASCAL ``.npy`` object array, nothing else.
+
+    ``np.save`` of a dict writes a pickle whose only globals are numpy's
+    ``_reconstruct`` / ``ndarray`` / ``dtype`` (the 0-d object array) and
+    ``scalar`` (``np.str_`` ids); dicts, lists and strings are pickle
+    opcodes. Any other global (``os.system``, ``builtins.eval``,
+    ``subprocess.Popen`` ...) raises ``pickle.UnpicklingError`` when the
+    pickle names it, before it could be called.
+    """
+
+    ALLOWED = {
+        ('numpy.core.multiarray', '_reconstruct'),
+        ('numpy._core.multiarray', '_reconstruct'),
+        ('numpy.core.multiarray', 'scalar'),
+        ('numpy._core.multiarray', 'scalar'),
+        ('numpy', 'ndarray'),
+        ('numpy', 'dtype'),
+    }
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(
+                f'global {module}.{name} is not allowed in a label-mask '
+                'file (only numpy arrays of ids are)')
+        if module.startswith('numpy.core'):  # numpy >= 2 moved it
+            module = 'numpy._core' + module[len('numpy.core'):] \
+                if hasattr(np, '_core') else module
+        return super().find_class(module, name)
+
+    def persistent_load(self, pid):
+        raise pickle.UnpicklingError('persistent ids are not allowed in a '
+                                     'label-mask file')
+
+
+def read_npy_safely(path: str):
+    """Read a ``.npy`` file without executing code from it.
+
+    Numeric arrays are read with ``allow_pickle=False``; an object array is
+    unpickled with :class:`RestrictedMaskUnpickler`.
+
+    Raises:
+        ValueError: the file is not a ``.npy`` file, or its pickle uses a
+            global other than numpy's array reconstruction (names the file).
+    """
+    with open(path, 'rb') as f:
+        try:
+            version = np.lib.format.read_magic(f)
+            header = np.lib.format.read_array_header_1_0(f) \
+                if version == (1, 0) else \
+                np.lib.format.read_array_header_2_0(f)
+        except ValueError as e:
+            raise ValueError(f'{path}: not a .npy file: {e}') from e
+        if header[2] != np.dtype(object):
+            f.seek(0)
+            return np.load(f, allow_pickle=False)
+        try:
+            array = RestrictedMaskUnpickler(
+                io.BytesIO(f.read()), encoding='ASCII').load()
+        except (pickle.UnpicklingError, EOFError, AttributeError,
+                TypeError, ValueError) as e:
+            raise ValueError(
+                f'{path}: refused: the object array in this .npy file is not '
+                'the official PASCAL {task: [image_id, ...]} format '
+                f'({type(e).__name__}: {e})') from e
+    if not isinstance(array, np.ndarray):
+        raise ValueError(f'{path}: expected a numpy object array, got '
+                         f'{type(array).__name__}')
+    return array
+
+
+def _id_list(values, path: str, task) -> np.ndarray:
+    ok = isinstance(values, (list, tuple, np.ndarray)) and all(
+        isinstance(v, (str, int, np.str_, np.integer)) for v in values)
+    if not ok:
+        raise ValueError(f'{path}: the ids of task {task!r} must be a list '
+                         f'of image ids, got {type(values).__name__}')
+    return np.asarray([str(i) for i in values], dtype=str)
+
+
 def _load_npy(path: str, task_order) -> LabelMask:
-    obj = np.load(path, allow_pickle=True)
+    obj = read_npy_safely(path)
     if obj.dtype == object and obj.shape == ():
         obj = obj.item()
     if isinstance(obj, dict):
@@ -121,8 +208,7 @@ def _load_npy(path: str, task_order) -> LabelMask:
             raise ValueError(f'{path}: the {{task: [image_id, ...]}} dict '
                              'is empty')
         names = tuple(str(k) for k in obj)
-        lists = [np.asarray([str(i) for i in obj[k]], dtype=str)
-                 for k in obj]
+        lists = [_id_list(obj[k], path, k) for k in obj]
         ids = np.unique(np.concatenate(lists)) if any(
             len(v) for v in lists) else np.zeros(0, dtype=str)
         mask = np.stack([np.isin(ids, v) for v in lists], axis=1)
@@ -132,6 +218,10 @@ def _load_npy(path: str, task_order) -> LabelMask:
                              f'{names}, rename them with task_map')
         return LabelMask(mask, names, tuple(ids.tolist()), {}, path,
                          rows_ordered=False)
+    if obj.dtype == object:
+        raise ValueError(f'{path}: expected a {{task: [image_id, ...]}} dict '
+                         'or a 2-D 0/1 array, got an object array of shape '
+                         f'{obj.shape}')
     mask = _as_01(obj, path, 'the array')
     names = tuple(task_order) if task_order is not None else None
     return LabelMask(mask, names, None, {}, path)
@@ -214,7 +304,8 @@ def save_mask(path: str,
               task_names: Sequence[str],
               image_ids: Optional[Sequence[str]] = None,
               meta: Optional[dict] = None) -> str:
-    """Write a label mask atomically (temp file + ``os.replace``).
+    """Write a label mask atomically (temp file + ``os.replace``, see
+    :func:`mtlpartial.utils.atomic_io.atomic_write_bytes`).
 
     Args:
         path (str): ``.npz`` (compressed arrays ``mask``, ``task_names``,
@@ -242,35 +333,23 @@ def save_mask(path: str,
         raise ValueError(f'save_mask({path}): {len(ids)} image ids for '
                          f'{mask.shape[0]} mask rows')
     meta_json = json.dumps(meta or {}, default=str, sort_keys=True)
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        dir=folder, prefix=f'.{osp.basename(path)}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            if ext == '.npz':
-                arrays = dict(
-                    mask=mask,
-                    task_names=np.asarray(names, dtype=str),
-                    meta=np.asarray(meta_json))
-                if ids is not None:
-                    arrays['image_ids'] = np.asarray(ids, dtype=str)
-                np.savez_compressed(f, **arrays)
-            else:
-                obj = dict(
-                    format=FORMAT_NAME,
-                    version=FORMAT_VERSION,
-                    task_names=list(names),
-                    image_ids=ids,
-                    mask=mask.astype(np.uint8).tolist(),
-                    meta=json.loads(meta_json))
-                f.write(json.dumps(obj).encode('utf-8'))
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600 files
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    if ext == '.npz':
+        arrays = dict(
+            mask=mask,
+            task_names=np.asarray(names, dtype=str),
+            meta=np.asarray(meta_json))
+        if ids is not None:
+            arrays['image_ids'] = np.asarray(ids, dtype=str)
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **arrays)
+        data = buffer.getvalue()
+    else:
+        data = json.dumps(dict(
+            format=FORMAT_NAME,
+            version=FORMAT_VERSION,
+            task_names=list(names),
+            image_ids=ids,
+            mask=mask.astype(np.uint8).tolist(),
+            meta=json.loads(meta_json))).encode('utf-8')
+    atomic_write_bytes(data, path)  # umask permissions, like open()
     return path

@@ -9,7 +9,7 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner
 
 from mtlpartial.datasets.partial_labels import OneLabel
-from mtlpartial.datasets.samplers import MidEpochResumeHook  # noqa: F401
+from mtlpartial.datasets.hooks import MidEpochResumeHook  # noqa: F401
 from .fake_datasets import MaskOnlyDataset
 
 SEEN = []
