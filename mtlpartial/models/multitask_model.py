@@ -7,28 +7,33 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.dist import is_distributed
+from mmengine.dist import all_reduce, get_world_size
 from mmengine.model import BaseModel, ModuleDict, ModuleList
 from mmengine.optim import OptimWrapper
 from torch import Tensor
 from torch.profiler import record_function
 
 from mtlpartial.registry import MODELS
-from mtlpartial.structures import MultiTaskBatch
+from mtlpartial.structures import MultiTaskBatch, MultiTaskLosses
 from mtlpartial.tasks import BaseTask, build_tasks
-from mtlpartial.utils.dist_utils import all_reduce_grads, global_sum
+from .loss_normalizer import NORMALIZATIONS, LossNormalizer
 from .regularizers import BaseRegularizer, RegularizerContext
-
-NORMALIZATIONS = ('image', 'batch', 'task')
 
 
 @MODELS.register_module()
 class MultiTaskModel(BaseModel):
     """A shared backbone (+ optional neck) with one head per task.
 
-    Modes: ``loss`` (dict of per-task and regularizer losses), ``predict``
-    (data samples with ``pred_<task>``) and ``tensor`` (dict of activated
-    predictions).
+    Modes: ``loss`` (:class:`~mtlpartial.structures.MultiTaskLosses`: the
+    per-task and regularizer losses, the active tasks and the shared
+    representation; a read-only loss dict too), ``predict`` (data samples
+    with ``pred_<task>``) and ``tensor`` (dict of activated predictions).
+
+    ``train_step`` hands the losses to ``MultiTaskOptimWrapper``'s
+    ``update_multitask``, the only training-step path (build the wrapper
+    with ``constructor='MultiTaskOptimWrapperConstructor'``, which reads
+    the structure of the model once: ``task_names`` and
+    ``shared_parameters()``).
 
     Losses are computed from the labelled (image, task) pairs only; see
     docs/design.md "Loss normalisation". With ``normalize='image'`` (the
@@ -127,8 +132,6 @@ class MultiTaskModel(BaseModel):
         for reg in self.regularizers:
             reg.setup(self)
         self.num_views = max([1] + [r.num_views for r in self.regularizers])
-        self._shared_rep: List[Tensor] = []
-        self.task_active: Optional[Tensor] = None
         self._iter = 0
 
     # ------------------------------------------------------------ structure
@@ -143,21 +146,17 @@ class MultiTaskModel(BaseModel):
             params += list(self.neck.parameters())
         return [p for p in params if p.requires_grad]
 
-    def shared_representation(self) -> List[Tensor]:
-        """The shared features the heads consumed in the last ``loss``
-        forward (with graph).
+    def head_input_indices(self, num_feats: int) -> List[int]:
+        """Indices of the backbone (neck) outputs the heads read.
 
-        Only the outputs selected by the heads' ``in_index`` (all outputs
-        when a head does not declare one): a backbone may return nested
+        They form the shared representation of rep-grad updates
+        (``MultiTaskLosses.shared_representation``): all outputs when a
+        head does not declare an ``in_index``. A backbone may return nested
         features (MTAN SegNet returns the bottleneck *and* the decoder
         output computed from it), and a rep-grad update that also took the
         bottleneck's total gradient would count the task gradients of the
         encoder twice.
         """
-        return [t for t in self._shared_rep if t.requires_grad]
-
-    def head_input_indices(self, num_feats: int) -> List[int]:
-        """Indices of the backbone (neck) outputs the heads read."""
         used = set()
         for head in self.heads.values():
             index = getattr(head, 'in_index', None)
@@ -209,18 +208,8 @@ class MultiTaskModel(BaseModel):
                            'predict and tensor mode')
 
     # ----------------------------------------------------------------- loss
-    def _normalizers(self, batch: MultiTaskBatch) -> Tuple[Tensor, Tensor]:
-        """Global batch size and per-task labelled counts ``(K,)``."""
-        counts = torch.cat([
-            batch.labelled.new_tensor([batch.batch_size], dtype=torch.float),
-            batch.labelled.float().sum(0)
-        ])
-        if is_distributed():
-            counts = global_sum(counts)
-        return counts[0], counts[1:]
-
     def task_loss(self, task: str, pred: Tensor, batch: MultiTaskBatch,
-                  view: int = 0) -> Tensor:
+                  norm: LossNormalizer, view: int = 0) -> Tensor:
         """Normalised loss of ``task`` for ``pred`` ``(B, C, H, W)``.
 
         Only the samples labelled for ``task`` enter; zero (no graph) if
@@ -232,20 +221,10 @@ class MultiTaskModel(BaseModel):
         spec = self.tasks[task]
         per_sample = spec.loss(pred[target.index], target.data)
         k = self.task_names.index(task)
-        if self.normalize == 'image':
-            weights = 1.0 / batch.labelled[target.index].sum(1).float()
-            total = (per_sample * weights).sum() / self._norm_batch
-        elif self.normalize == 'batch':
-            total = per_sample.sum() / self._norm_batch
-        else:
-            total = per_sample.sum() / self._norm_tasks[k].clamp(min=1)
-        return spec.loss_weight * total
+        return spec.loss_weight * norm.task_total(k, per_sample,
+                                                  target.index)
 
-    def sample_mean(self, values: Tensor) -> Tensor:
-        """Global-batch mean of per-sample terms ``(B,)``."""
-        return values.sum() / self._norm_batch
-
-    def loss(self, inputs: Tensor, batch: MultiTaskBatch) -> Dict[str, Tensor]:
+    def loss(self, inputs: Tensor, batch: MultiTaskBatch) -> MultiTaskLosses:
         if not isinstance(batch, MultiTaskBatch):
             raise TypeError('MultiTaskModel.loss expects a MultiTaskBatch; '
                             'use MultiTaskDataPreprocessor')
@@ -257,15 +236,11 @@ class MultiTaskModel(BaseModel):
                 f'{batch.num_views}; add dict(type=\'MultiView\', '
                 f'num_views={self.num_views}, ...) to the train pipeline')
         inputs = inputs[:b * self.num_views]
-        self._norm_batch, self._norm_tasks = self._normalizers(batch)
-        self.task_active = self._norm_tasks > 0
+        norm = LossNormalizer.from_labelled(self.normalize, batch.labelled)
         # record_function scopes name the stages in torch.profiler traces
         # (tools/analysis_tools/benchmark.py --profile)
         with record_function('mtl.backbone'):
             feats = self.extract_feat(inputs)
-        self._shared_rep = [
-            feats[i] for i in self.head_input_indices(len(feats))
-        ]
         size = inputs.shape[-2:]
         with record_function('mtl.heads'):
             preds_all = {
@@ -275,11 +250,12 @@ class MultiTaskModel(BaseModel):
         views = range(self.num_views)
         preds = [{t: p[v * b:(v + 1) * b]
                   for t, p in preds_all.items()} for v in views]
-        losses: Dict[str, Tensor] = OrderedDict()
         with record_function('mtl.task_losses'):
-            for t in self.tasks:
-                losses[f'loss_{t}'] = self.task_loss(t, preds[0][t], batch,
-                                                     0)
+            task_losses = [
+                self.task_loss(t, preds[0][t], batch, norm, 0)
+                for t in self.tasks
+            ]
+        reg_losses: Dict[str, Tensor] = OrderedDict()
         if self.regularizers:
             head_inputs = [
                 tuple(f[v * b:(v + 1) * b] for f in feats) for v in views
@@ -290,8 +266,8 @@ class MultiTaskModel(BaseModel):
                 preds=preds,
                 feats=[h[self.feat_index] for h in head_inputs],
                 head_inputs=head_inputs,
-                task_loss=lambda t, p, v: self.task_loss(t, p, batch, v),
-                sample_mean=self.sample_mean,
+                task_loss=lambda t, p, v: self.task_loss(t, p, batch, norm, v),
+                sample_mean=norm.sample_mean,
                 iter=self.current_iter(),
                 heads=dict(self.heads),
                 head_forward=lambda t, head, x: self.head_forward(
@@ -300,8 +276,16 @@ class MultiTaskModel(BaseModel):
                 with record_function(f'mtl.reg.{reg.name}'):
                     terms = reg(ctx)
                 for key, value in terms.items():
-                    losses[f'{reg.name}.{key}'] = value
-        return losses
+                    reg_losses[f'{reg.name}.{key}'] = value
+        return MultiTaskLosses(
+            task_names=self.task_names,
+            task_losses=task_losses,
+            task_active=norm.task_active.cpu(),
+            regularizer_losses=reg_losses,
+            shared_representation=[
+                feats[i] for i in self.head_input_indices(len(feats))
+                if feats[i].requires_grad
+            ])
 
     def current_iter(self) -> int:
         """The runner's training iteration (from the message hub), else
@@ -332,9 +316,18 @@ class MultiTaskModel(BaseModel):
     # ----------------------------------------------------------- train step
     def train_step(self, data: Union[dict, tuple, list],
                    optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
-        """Forward, NaN guard, then either the multi-task optim wrapper's
-        ``update_multitask`` or a plain summed backward with explicit
-        gradient sync (SUM, see docs/design.md)."""
+        """Forward, NaN guard, then the optim wrapper's
+        ``update_multitask(losses)`` (balancing, gradient sync, step)."""
+        update = getattr(optim_wrapper, 'update_multitask', None)
+        if update is None:
+            raise TypeError(
+                f'MultiTaskModel trains with MultiTaskOptimWrapper, got '
+                f'{type(optim_wrapper).__name__}. Write optim_wrapper = '
+                "dict(type='MultiTaskOptimWrapper', constructor="
+                "'MultiTaskOptimWrapperConstructor', optimizer=...): with "
+                'the default balancer EW it takes one backward of the '
+                "summed losses, like 'OptimWrapper' (use "
+                "'MultiTaskAmpOptimWrapper' for 'AmpOptimWrapper')")
         with optim_wrapper.optim_context(self):
             data = self.data_preprocessor(data, True)
             losses = self._run_forward(data, mode='loss')
@@ -342,15 +335,8 @@ class MultiTaskModel(BaseModel):
         if self.nan_check_interval > 0 and \
                 self._iter % self.nan_check_interval == 0:
             self.check_finite(losses)
-        if hasattr(optim_wrapper, 'update_multitask'):
-            log_vars = optim_wrapper.update_multitask(self, losses)
-        else:
-            parsed, log_vars = self.parse_losses(losses)
-            optim_wrapper.backward(optim_wrapper.scale_loss(parsed))
-            if optim_wrapper.should_update():
-                all_reduce_grads(self.parameters())
-                optim_wrapper.step()
-                optim_wrapper.zero_grad()
+        _, log_vars = self.parse_losses(losses)
+        log_vars.update(update(losses))
         return self.reduce_log_vars(log_vars)
 
     def check_finite(self, losses: Dict[str, Tensor]) -> None:
@@ -360,8 +346,7 @@ class MultiTaskModel(BaseModel):
         if not values:
             return
         flags = (~torch.isfinite(torch.stack(values))).float()
-        if is_distributed():
-            flags = global_sum(flags)
+        all_reduce(flags, op='sum')
         if bool(flags.any()):
             bad = [k for k, f in zip(
                 [k for k in losses if 'loss' in k], flags.tolist()) if f]
@@ -375,16 +360,16 @@ class MultiTaskModel(BaseModel):
     def reduce_log_vars(log_vars: Dict[str, Tensor]) -> Dict[str, Tensor]:
         """Under DDP each rank's loss is a partial sum of the global loss:
         sum them for logging (one coalesced collective)."""
-        if not is_distributed() or not log_vars:
+        if get_world_size() == 1 or not log_vars:
             return log_vars
         keys = list(log_vars)
         values = torch.stack([
             torch.as_tensor(log_vars[k], dtype=torch.float).reshape(())
             for k in keys
         ])
-        values = global_sum(values)
+        all_reduce(values, op='sum')
         reduced = dict(zip(keys, values))
         for k in keys:  # non-loss entries (metrics) are rank means
             if 'loss' not in k:
-                reduced[k] = reduced[k] / torch.distributed.get_world_size()
+                reduced[k] = reduced[k] / get_world_size()
         return reduced

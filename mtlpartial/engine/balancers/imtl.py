@@ -55,7 +55,7 @@ class IMTLL(BaseLossWeighting):
     def _weights(self, losses, tasks, gramian, epoch):
         return self.log_scale.detach()[tasks.to(self.log_scale.device)].exp()
 
-    def balancer_loss(self, losses, tasks=None, gramian=None):
+    def balancer_loss(self, gramian, losses, tasks=None):
         tasks = self._resolve_tasks(losses.numel(), tasks)
         if losses.numel() == 0:
             return None

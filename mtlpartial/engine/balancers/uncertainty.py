@@ -39,7 +39,7 @@ class Uncertainty(BaseLossWeighting):
         s = self.log_vars.detach()[tasks.to(self.log_vars.device)]
         return 0.5 * torch.exp(-s)
 
-    def balancer_loss(self, losses, tasks=None, gramian=None):
+    def balancer_loss(self, gramian, losses, tasks=None):
         tasks = self._resolve_tasks(losses.numel(), tasks)
         if losses.numel() == 0:
             return None
