@@ -391,3 +391,34 @@ def test_bad_inputs_raise_clear_errors():
         m.setup(2)
         m.setup(3)
 
+
+# ------------------------------------------------- Nash-MTL, badly scaled
+def test_nash_mtl_is_exact_for_tiny_task_gradients():
+    """The ridge that keeps the Nash objective bounded is relative to each
+    task's own norm: orthogonal gradients ``diag(1, 1e-5)`` get the update
+    ``[1, 1]`` (the fixed 1e-10 ridge on the trace-normalised Gramian gave
+    ``[1, 0.8165]``)."""
+    jac = torch.tensor([[1.0, 0.0], [0.0, 1e-5]], dtype=torch.float64)
+    out = combine(NashMTL(max_norm=0), jac).update
+    torch.testing.assert_close(out, torch.ones(2, dtype=torch.float64),
+                               rtol=1e-9, atol=0)
+
+
+@pytest.mark.parametrize('ratio', [1e2, 1e4, 1e6])
+def test_nash_mtl_solves_bargaining_at_any_norm_ratio(ratio):
+    g = torch.Generator().manual_seed(int(np.log10(ratio)))
+    for k in (2, 3, 4):
+        jac = torch.randn(k, 12, generator=g, dtype=torch.float64)
+        jac = jac * torch.logspace(0, -np.log10(ratio), k,
+                                   dtype=torch.float64)[:, None]
+        res = combine(NashMTL(max_norm=0), jac)
+        alpha, gram = res.weights, jac @ jac.T
+        assert (alpha > 0).all()
+        # G α = 1/α to solver precision, for every task
+        torch.testing.assert_close(alpha * (gram @ alpha),
+                                   torch.ones(k, dtype=torch.float64),
+                                   rtol=1e-8, atol=0)
+        # the update has a unit projection on every task gradient
+        torch.testing.assert_close(jac @ res.update * alpha,
+                                   torch.ones(k, dtype=torch.float64),
+                                   rtol=1e-8, atol=0)
