@@ -23,5 +23,11 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='MultiTaskVisualizationHook', draw=False))
-custom_hooks = [dict(type='RNGStateHook'), dict(type='SaveLabelMaskHook')]
+custom_hooks = [
+    dict(type='RNGStateHook'),
+    dict(type='SaveLabelMaskHook'),
+    # warns when a regularizer's joint space collapses; reads the diagnostics
+    # logged every model.train_cfg.diagnostics_interval iterations
+    dict(type='RegularizerDiagnosticsHook')
+]
 randomness = dict(seed=0)

@@ -16,8 +16,19 @@ from torch.profiler import record_function
 from mtlpartial.registry import MODELS
 from mtlpartial.structures import MultiTaskBatch, MultiTaskLosses
 from mtlpartial.tasks import BaseTask, build_tasks
+from .diagnostics import gradient_norm_ratios
 from .loss_normalizer import NORMALIZATIONS, LossNormalizer
 from .regularizers import BaseRegularizer, RegularizerContext
+
+
+def crop_to_image(preds: Dict[str, Tensor],
+                  metainfo: dict) -> Dict[str, Tensor]:
+    """Crop predictions of a padded batch (``size_divisor``) back to the
+    image size ``metainfo['img_shape']`` (padding is bottom/right)."""
+    if 'pad_shape' not in metainfo or 'img_shape' not in metainfo:
+        return preds
+    h, w = metainfo['img_shape'][:2]
+    return {t: p[..., :h, :w] for t, p in preds.items()}
 
 
 @MODELS.register_module()
@@ -63,6 +74,13 @@ class MultiTaskModel(BaseModel):
         train_cfg (dict, optional): ``nan_check_interval`` (int, default 1):
             check the loss for NaN/Inf every N iterations and stop with a
             message (no parameter update, so no bad checkpoint).
+            ``diagnostics_interval`` (int, default 0 = off): every N
+            iterations log ``<reg>.grad_ratio`` (norm of the regularizer's
+            gradient on the shared parameters over that of the supervised
+            task losses; two extra backward passes per regularizer) and the
+            regularizers' own diagnostics (``<reg>.cos_gap``: same-image
+            minus cross-image cosine in their joint spaces), see
+            :class:`RegularizerDiagnosticsHook`.
         data_preprocessor (dict, optional): defaults to
             ``MultiTaskDataPreprocessor``.
         init_cfg (dict, optional): mmengine init config.
@@ -96,8 +114,10 @@ class MultiTaskModel(BaseModel):
         self.test_cfg = dict(test_cfg or {})
         self.nan_check_interval = int(
             self.train_cfg.get('nan_check_interval', 1))
-        if hasattr(self.data_preprocessor, 'task_names'):
-            self.data_preprocessor.task_names = self.task_names
+        self.diagnostics_interval = int(
+            self.train_cfg.get('diagnostics_interval', 0))
+        if hasattr(self.data_preprocessor, 'set_tasks'):
+            self.data_preprocessor.set_tasks(self.tasks)
 
         self.backbone = MODELS.build(backbone)
         self.neck = MODELS.build(neck) if neck is not None else None
@@ -170,7 +190,23 @@ class MultiTaskModel(BaseModel):
         return sorted(used)
 
     # -------------------------------------------------------------- forward
+    def check_input_size(self, inputs: Tensor) -> None:
+        """Refuse inputs that the backbone's total stride does not divide
+        (pixels past the last full stride would be dropped silently)."""
+        divisor = getattr(self.backbone, 'size_divisor', None)
+        h, w = inputs.shape[-2:]
+        if divisor and (h % divisor or w % divisor):
+            raise ValueError(
+                f'input size {h}x{w} is not divisible by the total stride '
+                f'{divisor} of {type(self.backbone).__name__}: the last '
+                f'{h % divisor} rows and {w % divisor} columns would never '
+                'reach the bottleneck. Set model.data_preprocessor.'
+                f'size_divisor={divisor} (pads the images, marks padded '
+                'labels invalid, crops predictions back) or use an input '
+                f'size divisible by {divisor}')
+
     def extract_feat(self, inputs: Tensor) -> Tuple[Tensor, ...]:
+        self.check_input_size(inputs)
         feats = self.backbone(inputs)
         if self.neck is not None:
             feats = self.neck(feats)
@@ -255,7 +291,10 @@ class MultiTaskModel(BaseModel):
                 self.task_loss(t, preds[0][t], batch, norm, 0)
                 for t in self.tasks
             ]
+        it = self.current_iter()
+        diagnose = self.diagnostics_due(it)
         reg_losses: Dict[str, Tensor] = OrderedDict()
+        log_values: Dict[str, Tensor] = OrderedDict()
         if self.regularizers:
             head_inputs = [
                 tuple(f[v * b:(v + 1) * b] for f in feats) for v in views
@@ -268,15 +307,27 @@ class MultiTaskModel(BaseModel):
                 head_inputs=head_inputs,
                 task_loss=lambda t, p, v: self.task_loss(t, p, batch, norm, v),
                 sample_mean=norm.sample_mean,
-                iter=self.current_iter(),
+                iter=it,
+                iters_per_epoch=self.iters_per_epoch(),
+                diagnostics=diagnose,
                 heads=dict(self.heads),
                 head_forward=lambda t, head, x: self.head_forward(
                     t, head, x, size))
             for reg in self.regularizers:
                 with record_function(f'mtl.reg.{reg.name}'):
-                    terms = reg(ctx)
+                    terms = reg.regularize(ctx)
                 for key, value in terms.items():
-                    reg_losses[f'{reg.name}.{key}'] = value
+                    # loss terms are trained; other entries (diagnostics
+                    # such as cos_gap) are logged
+                    out = reg_losses if 'loss' in key else log_values
+                    out[f'{reg.name}.{key}'] = value
+        task_terms = dict(zip((f'loss_{t}' for t in self.tasks), task_losses))
+        if diagnose:
+            log_values.update(
+                gradient_norm_ratios({**task_terms, **reg_losses},
+                                     self.task_names,
+                                     [r.name for r in self.regularizers],
+                                     self.shared_parameters()))
         return MultiTaskLosses(
             task_names=self.task_names,
             task_losses=task_losses,
@@ -285,7 +336,28 @@ class MultiTaskModel(BaseModel):
             shared_representation=[
                 feats[i] for i in self.head_input_indices(len(feats))
                 if feats[i].requires_grad
-            ])
+            ],
+            log_values=log_values)
+
+    def diagnostics_due(self, it: int) -> bool:
+        """Whether this iteration logs diagnostics
+        (``train_cfg.diagnostics_interval`` > 0)."""
+        interval = self.diagnostics_interval
+        return interval > 0 and it % interval == 0
+
+    @staticmethod
+    def iters_per_epoch() -> Optional[float]:
+        """Iterations per epoch of an epoch-based train loop (from the
+        runner's message hub), None otherwise."""
+        from mmengine.logging import MessageHub
+        hub = MessageHub.get_current_instance()
+        if hub is None:
+            return None
+        max_iters = hub.get_info('max_iters')
+        max_epochs = hub.get_info('max_epochs')
+        if not max_iters or not max_epochs or int(max_epochs) <= 1:
+            return None
+        return float(max_iters) / float(max_epochs)
 
     def current_iter(self) -> int:
         """The runner's training iteration (from the message hub), else
@@ -299,6 +371,8 @@ class MultiTaskModel(BaseModel):
     def predict(self, inputs: Tensor, data_samples=None) -> list:
         b = len(data_samples) if data_samples is not None else inputs.shape[0]
         preds = self._forward(inputs[:b])
+        if data_samples:
+            preds = crop_to_image(preds, data_samples[0].metainfo)
         outputs = [self.tasks[t].to_prediction(p) for t, p in preds.items()]
         samples = list(data_samples) if data_samples is not None else []
         if not samples:

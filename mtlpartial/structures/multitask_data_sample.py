@@ -127,6 +127,26 @@ class MultiTaskBatch(Sequence):
         """Targets of ``task`` in ``view``; None if no sample is labelled."""
         return self.targets[view].get(task)
 
+    def valid_region(self) -> Optional[Tensor]:
+        """``(1, 1, H, W)`` bool mask of the image pixels when the data
+        preprocessor padded the batch (``size_divisor``), else None.
+
+        Padded pixels carry no image, and their ground truth is invalid;
+        regularizers that compare predictions of whole images mask them.
+        """
+        if not self.samples:
+            return None
+        meta = self.samples[0].metainfo
+        if 'pad_shape' not in meta or 'img_shape' not in meta:
+            return None
+        (h, w), (ph, pw) = meta['img_shape'][:2], meta['pad_shape'][:2]
+        if (h, w) == (ph, pw):
+            return None
+        region = torch.zeros(1, 1, ph, pw, dtype=torch.bool,
+                             device=self.labelled.device)
+        region[..., :h, :w] = True
+        return region
+
     def task_mask(self, task: str) -> Tensor:
         """``(B,)`` bool: which samples are labelled for ``task``."""
         return self.labelled[:, self.task_names.index(task)]

@@ -63,6 +63,12 @@ class BaseTask:
         """``(N, 1, H, W)`` bool mask of pixels with a valid label."""
         raise NotImplementedError
 
+    @property
+    def pad_value(self) -> float:
+        """Ground-truth value of padded pixels: one that ``valid_mask``
+        rejects (0 for depth and normals; the ignore index of labels)."""
+        return 0.0
+
     def validate_gt(self, gt: np.ndarray, where: str) -> np.ndarray:
         """Check a ground-truth array ``(H, W, C)`` or ``(H, W)``.
 

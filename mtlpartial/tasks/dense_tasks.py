@@ -1,7 +1,7 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
 """Concrete task specs: segmentation, depth, surface normals, binary maps."""
 import math
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -40,6 +40,11 @@ class SemSegTask(BaseTask):
         ignore_index (int): label of ignored pixels. Defaults to 255.
         class_names (Sequence[str], optional): for logs and palettes.
         loss_weight (float): Defaults to 1.0.
+        class_weight (Sequence[float], optional): per-class weights of the
+            cross-entropy (e.g. median-frequency balancing). The per-sample
+            loss is then ``Σ_p w(y_p) CE_p / Σ_p w(y_p)`` over the valid
+            pixels (torch's weighted mean, per sample). Defaults to None
+            (unweighted mean).
     """
     kind = 'semseg'
     gt_channels = 1
@@ -52,12 +57,22 @@ class SemSegTask(BaseTask):
                  num_classes: int,
                  ignore_index: int = 255,
                  class_names: Optional[Sequence[str]] = None,
-                 loss_weight: float = 1.0) -> None:
+                 loss_weight: float = 1.0,
+                 class_weight: Optional[Sequence[float]] = None) -> None:
         super().__init__(name, loss_weight)
         if int(num_classes) < 2:
             raise ValueError(f'task "{name}": num_classes must be >= 2, got '
                              f'{num_classes}')
         self.num_classes = int(num_classes)
+        self.class_weight: Optional[Tuple[float, ...]] = None
+        if class_weight is not None:
+            weights = tuple(float(w) for w in class_weight)
+            if len(weights) != self.num_classes or \
+                    not all(math.isfinite(w) and w > 0 for w in weights):
+                raise ValueError(
+                    f'task "{name}": class_weight must hold {num_classes} '
+                    f'positive finite weights, got {list(class_weight)}')
+            self.class_weight = weights
         self.ignore_index = int(ignore_index)
         self.class_names = tuple(class_names) if class_names else tuple(
             str(i) for i in range(self.num_classes))
@@ -71,6 +86,10 @@ class SemSegTask(BaseTask):
 
     def valid_mask(self, gt: Tensor) -> Tensor:
         return gt != self.ignore_index
+
+    @property
+    def pad_value(self) -> float:
+        return float(self.ignore_index)
 
     def validate_gt(self, gt: np.ndarray, where: str) -> np.ndarray:
         gt = as_hwc(gt, 1, where)
@@ -95,7 +114,14 @@ class SemSegTask(BaseTask):
         ce = F.cross_entropy(
             pred.float(), target, ignore_index=self.ignore_index,
             reduction='none')
-        return masked_mean_per_sample(ce, target != self.ignore_index)
+        valid = target != self.ignore_index
+        if self.class_weight is None:
+            return masked_mean_per_sample(ce, valid)
+        table = ce.new_tensor(self.class_weight)
+        weight = table[torch.where(valid, target, 0)] * valid
+        n = ce.shape[0]
+        return (ce * weight).reshape(n, -1).sum(1) / \
+            weight.reshape(n, -1).sum(1).clamp(min=1e-12)
 
     def encode_pred(self, pred: Tensor, mode: str = 'soft', tau: float = 1.0,
                     **kwargs) -> Tensor:
@@ -118,8 +144,11 @@ class SemSegTask(BaseTask):
         return onehot * valid[:, None].float()
 
     def extra_repr(self) -> Dict:
-        return dict(num_classes=self.num_classes,
-                    ignore_index=self.ignore_index)
+        extra = dict(num_classes=self.num_classes,
+                     ignore_index=self.ignore_index)
+        if self.class_weight is not None:
+            extra['class_weight'] = self.class_weight
+        return extra
 
 
 @TASKS.register_module()
@@ -335,6 +364,10 @@ class BinaryTask(BaseTask):
 
     def valid_mask(self, gt: Tensor) -> Tensor:
         return gt != self.ignore_index
+
+    @property
+    def pad_value(self) -> float:
+        return float(self.ignore_index)
 
     def validate_gt(self, gt: np.ndarray, where: str) -> np.ndarray:
         gt = as_hwc(gt, 1, where)

@@ -61,6 +61,10 @@ class MultiTaskMetric(BaseMetric):
         prefix (str, optional): prefix of the output keys. Defaults to
             none (keys like ``'semseg/mIoU'``).
         collect_dir (str, optional): see mmengine ``BaseMetric``.
+        class_metrics (bool): also output the IoU of every class of the
+            segmentation tasks as ``'<task>/IoU.<class name>'`` (logged to
+            the scalars file, e.g. to check that every class is learned).
+            Defaults to False (the per-class table is logged either way).
     """
 
     default_prefix: Optional[str] = ''
@@ -72,12 +76,14 @@ class MultiTaskMetric(BaseMetric):
                  meters: Optional[Mapping[str, dict]] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
-                 collect_dir: Optional[str] = None) -> None:
+                 collect_dir: Optional[str] = None,
+                 class_metrics: bool = False) -> None:
         super().__init__(
             collect_device=collect_device,
             prefix=prefix,
             collect_dir=collect_dir)
         self.tasks = build_tasks(tasks)
+        self.class_metrics = bool(class_metrics)
         meters = dict(meters or {})
         unknown = sorted(set(meters) - set(self.tasks))
         if unknown:
@@ -226,6 +232,10 @@ class MultiTaskMetric(BaseMetric):
                 metrics[f'{name}/{key}'] = value
             if isinstance(meter, SemSegMeter):
                 per_class.append(self._class_table(name, meter))
+                if self.class_metrics:
+                    names = self.tasks[name].class_names
+                    for c, v in zip(names, meter.iou_per_class()):
+                        metrics[f'{name}/IoU.{c}'] = float(v)
         if self.baseline is not None:
             missing = [k for k in self.baseline if k not in metrics]
             if missing:

@@ -39,6 +39,11 @@ class MTANSegNet(BaseModule):
         feature (``filters[0]`` channels) that task heads consume.
     """
 
+    #: total stride: five 2x max-poolings floor odd sizes, so inputs must
+    #: be divisible by 32 (``MultiTaskModel`` checks it; pad with
+    #: ``data_preprocessor.size_divisor=32``).
+    size_divisor = 32
+
     def __init__(self,
                  in_channels: int = 3,
                  filters: Sequence[int] = (64, 128, 256, 512, 512),

@@ -1,8 +1,9 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
-"""Stack views, normalise images, and batch labelled-only targets."""
-from typing import Dict, List, Optional, Sequence
+"""Stack views, normalise images, pad, and batch labelled-only targets."""
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
+import torch.nn.functional as F
 from mmengine.model import BaseDataPreprocessor
 
 from mtlpartial.registry import MODELS
@@ -20,6 +21,13 @@ class MultiTaskDataPreprocessor(BaseDataPreprocessor):
     * ``data_samples``: a :class:`MultiTaskBatch` with the ``(B, K)`` label
       mask and, per view and task, the ground truth of the labelled samples
       only (:class:`LabelledTarget`).
+    * ``size_divisor`` (as mmseg's ``SegDataPreProcessor``): images are
+      padded at the bottom and right to a multiple of it (with ``pad_val``
+      after normalisation), ground truth with its task's ``pad_value``
+      (ignore index, or 0 for depth and normals: invalid, so padding never
+      enters a loss), and every sample's metainfo gets ``img_shape`` (the
+      unpadded size) and ``pad_shape``; :class:`MultiTaskModel` crops its
+      predictions back to ``img_shape``, so padding never enters a metric.
 
     Args:
         mean (Sequence[float], optional): per-channel mean, in the scale of
@@ -30,6 +38,11 @@ class MultiTaskDataPreprocessor(BaseDataPreprocessor):
         channels_last (bool): return inputs in channels-last memory format
             (faster convolutions on recent GPUs). Defaults to False.
         non_blocking (bool): asynchronous host-to-device copies.
+        size_divisor (int, optional): pad inputs and ground truth to a
+            multiple of it (e.g. 32 for MTAN SegNet's five 2x poolings).
+            Defaults to None (no padding).
+        pad_val (float): value of padded image pixels (after
+            normalisation). Defaults to 0.
     """
 
     def __init__(self,
@@ -37,8 +50,16 @@ class MultiTaskDataPreprocessor(BaseDataPreprocessor):
                  std: Optional[Sequence[float]] = None,
                  task_names: Optional[Sequence[str]] = None,
                  channels_last: bool = False,
-                 non_blocking: bool = True) -> None:
+                 non_blocking: bool = True,
+                 size_divisor: Optional[int] = None,
+                 pad_val: float = 0.0) -> None:
         super().__init__(non_blocking=non_blocking)
+        if size_divisor is not None and int(size_divisor) < 1:
+            raise ValueError('data_preprocessor.size_divisor must be a '
+                             f'positive int or None, got {size_divisor!r}')
+        self.size_divisor = int(size_divisor) if size_divisor else None
+        self.pad_val = float(pad_val)
+        self.pad_values: Dict[str, float] = {}
         if (mean is None) != (std is None):
             raise ValueError('data_preprocessor: give both mean and std, or '
                              'neither')
@@ -50,6 +71,22 @@ class MultiTaskDataPreprocessor(BaseDataPreprocessor):
                                  False)
         self.task_names = tuple(task_names) if task_names else None
         self.channels_last = channels_last
+
+    def set_tasks(self, tasks: Mapping) -> None:
+        """Task order and ground-truth pad values, from the model's task
+        specs (called once when the model is built)."""
+        self.task_names = tuple(tasks)
+        self.pad_values = {
+            name: float(spec.pad_value)
+            for name, spec in tasks.items()
+        }
+
+    def padding(self, height: int, width: int) -> Tuple[int, int]:
+        """Rows and columns to add at the bottom and right."""
+        d = self.size_divisor
+        if d is None:
+            return 0, 0
+        return (-height) % d, (-width) % d
 
     def forward(self, data: dict, training: bool = False) -> dict:
         inputs = data['inputs']
@@ -69,6 +106,15 @@ class MultiTaskDataPreprocessor(BaseDataPreprocessor):
         x = x.to(self.device, non_blocking=self._non_blocking).float()
         if self._normalize:
             x = (x - self.mean) / self.std
+        height, width = x.shape[-2:]
+        pad_h, pad_w = self.padding(height, width)
+        if pad_h or pad_w:
+            x = F.pad(x, (0, pad_w, 0, pad_h), value=self.pad_val)
+        if samples is not None and self.size_divisor is not None:
+            for sample in samples:
+                sample.set_metainfo(
+                    dict(img_shape=(height, width),
+                         pad_shape=(height + pad_h, width + pad_w)))
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         batch = None
@@ -101,6 +147,15 @@ class MultiTaskDataPreprocessor(BaseDataPreprocessor):
                     f'have {num_views}')
             data = torch.stack(gts).to(
                 self.device, non_blocking=self._non_blocking)
+            pad_h, pad_w = self.padding(*data.shape[-2:])
+            if pad_h or pad_w:
+                if task not in self.pad_values:
+                    raise KeyError(
+                        f'data_preprocessor: no pad value for task "{task}" '
+                        '(size_divisor needs the task specs; MultiTaskModel '
+                        'sets them with set_tasks)')
+                data = F.pad(data, (0, pad_w, 0, pad_h),
+                             value=self.pad_values[task])
             index = index.to(self.device, non_blocking=self._non_blocking)
             for view in range(num_views):
                 targets[view][task] = LabelledTarget(index, data[:, view])

@@ -13,6 +13,7 @@ A regularizer never sees labels of unlabelled tasks: the batch only carries
 :class:`~mtlpartial.structures.LabelledTarget` objects, i.e. ground truth of
 the labelled samples.
 """
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -49,6 +50,12 @@ class RegularizerContext:
             scaled so that DDP's gradient averaging gives the global-batch
             gradient). Use it for every per-sample regularizer term.
         iter: current training iteration (for ramp-ups).
+        iters_per_epoch: iterations per epoch when the train loop is
+            epoch based, else None (for epoch ramp-ups).
+        diagnostics: True on the iterations where the model logs
+            diagnostics (``model.train_cfg.diagnostics_interval``):
+            regularizers may then return non-loss entries such as
+            ``cos_gap`` (see :meth:`BaseRegularizer.forward`).
         heads: the model's task heads (``{task: module}``), e.g. to copy
             their architecture.
         head_forward: ``head_forward(task, head_module, head_input)``
@@ -63,8 +70,23 @@ class RegularizerContext:
     task_loss: Callable[[str, Tensor, int], Tensor]
     sample_mean: Callable[[Tensor], Tensor]
     iter: int = 0
+    iters_per_epoch: Optional[float] = None
+    diagnostics: bool = False
     heads: Dict[str, 'BaseModule'] = field(default_factory=dict)
     head_forward: Optional[Callable] = None
+
+    def detached(self) -> 'RegularizerContext':
+        """The same context with every tensor of the MTL network detached
+        (predictions, features, head inputs) and no real heads: whatever a
+        regularizer computes from it trains its own networks only."""
+        return dataclasses.replace(
+            self,
+            preds=[{t: p.detach() for t, p in view.items()}
+                   for view in self.preds],
+            feats=[f.detach() for f in self.feats],
+            head_inputs=[tuple(x.detach() for x in view)
+                         for view in self.head_inputs],
+            heads={})
 
     @property
     def task_names(self) -> Sequence[str]:
@@ -87,19 +109,85 @@ class BaseRegularizer(BaseModule):
         name (str): prefix of its loss keys. Defaults to the class's
             ``default_name``.
         loss_weight (float): global weight of the returned losses.
+        warmup_iters (int): for the first ``warmup_iters`` iterations the
+            regularizer sees a detached context (:meth:`RegularizerContext.
+            detached`): its own networks (MTPSL's mappings, JTR's
+            auto-encoder, ...) train on detached predictions, and no
+            regularizer gradient reaches the MTL network. Not in the
+            official code (stability option, docs/results.md). Defaults to
+            0 (official).
+        rampup_epochs (float): multiply the losses by ``min(1, progress /
+            rampup_epochs)`` with ``progress`` in epochs since the start
+            of training (after the warm-up, if any: the ramp starts at
+            ``warmup_iters``). MTPSL's official ``--rampup up`` is
+            ``rampup_epochs=100``. Needs an epoch-based train loop.
+            Defaults to 0 (no ramp, the official default ``fixed``).
+        rampup_iters (int): the same ramp in iterations (for iteration-
+            based loops). At most one of the two. Defaults to 0.
         init_cfg (dict, optional): mmengine init config.
 
     Subclasses set ``num_views`` (the augmented views the method needs) and
-    implement :meth:`forward`, returning ``{'loss_<term>': Tensor}``.
+    implement :meth:`forward`, returning ``{'loss_<term>': Tensor}``. The
+    model calls :meth:`regularize`, which applies the warm-up and the ramp.
     """
     default_name = 'reg'
     num_views = 1
 
     def __init__(self, name: Optional[str] = None, loss_weight: float = 1.0,
-                 init_cfg=None) -> None:
+                 warmup_iters: int = 0, rampup_epochs: float = 0.0,
+                 rampup_iters: int = 0, init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.name = name or self.default_name
         self.loss_weight = float(loss_weight)
+        for key, value in (('warmup_iters', warmup_iters),
+                           ('rampup_epochs', rampup_epochs),
+                           ('rampup_iters', rampup_iters)):
+            if value is None or float(value) < 0:
+                raise ValueError(f'{type(self).__name__}.{key} must be >= 0, '
+                                 f'got {value!r}')
+        if rampup_epochs and rampup_iters:
+            raise ValueError(f'{type(self).__name__}: give rampup_epochs or '
+                             'rampup_iters, not both')
+        self.warmup_iters = int(warmup_iters)
+        self.rampup_epochs = float(rampup_epochs)
+        self.rampup_iters = int(rampup_iters)
+
+    def in_warmup(self, it: int) -> bool:
+        """True while the regularizer must not reach the MTL network."""
+        return it < self.warmup_iters
+
+    def rampup_factor(self, ctx: RegularizerContext) -> float:
+        """Weight of the losses at this iteration (1 without a ramp)."""
+        if self.rampup_iters:
+            done = ctx.iter - self.warmup_iters
+            return min(1.0, max(0.0, done / self.rampup_iters))
+        if self.rampup_epochs:
+            if not ctx.iters_per_epoch:
+                raise ValueError(
+                    f'{self.name}: rampup_epochs needs an epoch-based train '
+                    'loop (the iterations per epoch are unknown); use '
+                    'rampup_iters')
+            done = (ctx.iter - self.warmup_iters) / ctx.iters_per_epoch
+            return min(1.0, max(0.0, done / self.rampup_epochs))
+        return 1.0
+
+    def regularize(self, ctx: RegularizerContext) -> Dict[str, Tensor]:
+        """:meth:`forward` under the warm-up and ramp schedule.
+
+        Loss entries (keys with 'loss') are scaled by :meth:`rampup_factor`;
+        other entries (diagnostics) are returned as they are.
+        """
+        if self.in_warmup(ctx.iter):
+            ctx = ctx.detached()
+        terms = self(ctx)
+        factor = 1.0 if self.in_warmup(ctx.iter) else \
+            self.rampup_factor(ctx)
+        if factor == 1.0:
+            return terms
+        return {
+            k: v * factor if 'loss' in k else v
+            for k, v in terms.items()
+        }
 
     def setup(self, model) -> None:
         """Called once by the model after it has built its heads (e.g. DGR

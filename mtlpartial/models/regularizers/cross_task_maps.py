@@ -30,7 +30,8 @@ class PairwiseMapRegularizer(BaseRegularizer):
         pred_encoding (str): encoding of source predictions ('soft' or
             'gumbel' for segmentation).
         view (int): which view the term uses. Defaults to 0.
-        name (str), loss_weight (float), init_cfg: see BaseRegularizer.
+        name (str), loss_weight (float), init_cfg, warmup_iters (int),
+            rampup_epochs (float), rampup_iters (int): see BaseRegularizer.
     """
     num_views = 1
 
@@ -41,8 +42,11 @@ class PairwiseMapRegularizer(BaseRegularizer):
                  view: int = 0,
                  name: Optional[str] = None,
                  loss_weight: float = 1.0,
-                 init_cfg=None) -> None:
-        super().__init__(name=name, loss_weight=loss_weight, init_cfg=init_cfg)
+                 init_cfg=None,
+                 **kwargs) -> None:
+        super().__init__(
+            name=name, loss_weight=loss_weight, init_cfg=init_cfg,
+            **kwargs)
         self.channels = tuple(channels)
         self.norm = norm
         self.pred_encoding = pred_encoding

@@ -68,7 +68,8 @@ class DGR(BaseRegularizer):
         num_dummy (int): number of dummy head sets (code default 1; the
             paper uses 3). Defaults to 1.
         mode (str): 'fd' or 'exact'. Defaults to 'fd'.
-        name (str), loss_weight (float), init_cfg: see BaseRegularizer.
+        name (str), loss_weight (float), init_cfg, warmup_iters (int),
+            rampup_epochs (float), rampup_iters (int): see BaseRegularizer.
     """
     default_name = 'dgr'
     num_views = 1
@@ -80,8 +81,11 @@ class DGR(BaseRegularizer):
                  mode: str = 'fd',
                  name: Optional[str] = None,
                  loss_weight: float = 1.0,
-                 init_cfg=None) -> None:
-        super().__init__(name=name, loss_weight=loss_weight, init_cfg=init_cfg)
+                 init_cfg=None,
+                 **kwargs) -> None:
+        super().__init__(
+            name=name, loss_weight=loss_weight, init_cfg=init_cfg,
+            **kwargs)
         if mode not in MODES:
             raise ValueError(f'DGR.mode must be one of {MODES}, got {mode!r}')
         if int(num_dummy) < 1:

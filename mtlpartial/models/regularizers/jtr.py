@@ -9,6 +9,7 @@ from torch.func import functional_call
 
 from mtlpartial.registry import MODELS
 from mtlpartial.tasks import BaseTask, masked_mean_per_sample
+from ..diagnostics import cosine_gap
 from .base_regularizer import BaseRegularizer, RegularizerContext
 from .mapping_nets import SegNetAutoEncoder
 from .utils import cosine_distance_map
@@ -95,10 +96,13 @@ class JTR(BaseRegularizer):
        loss is a mean over valid pixels.
     3. Depth statistics of ``Φ`` come from the ``DepthTask`` spec
        (``stats``) instead of the NYUv2 values on every dataset.
-    4. One Gumbel sample per view and task: the official draws three
-       (``Ŷ1``, ``Y1``, reconstruction target); here ``Y1`` reuses ``Ŷ1``'s
-       sample for unlabelled segmentation and ``Ŷ2``'s reconstruction target
-       reuses ``Y2``'s sample (less noise).
+    4. Gumbel samples: the official draws independent samples for ``Ŷ1``
+       and ``Y1`` (unlabelled segmentation) and for ``Ŷ2``'s reconstruction
+       target and ``Y2``; that is the default here
+       (``independent_gumbel=True``). With ``independent_gumbel=False``
+       ``Y1`` reuses ``Ŷ1``'s sample and the reconstruction target reuses
+       ``Y2``'s (less noise: the unlabelled segmentation block of ``Y1``
+       and ``Ŷ1`` is then identical).
     5. Masking: the official masks prediction channels by the joint mask
        before encoding (``Φ(0)``, 0.5) but label channels only by their own
        validity, so ``Y`` and ``Ŷ`` disagree where another labelled task is
@@ -117,7 +121,12 @@ class JTR(BaseRegularizer):
         convs_per_stage (Sequence[int]): Defaults to (2, 2, 3, 3, 3).
         norm (str): 'instance' (official per-sample stats) or 'batch'.
         tau (float): Gumbel temperature. Defaults to 1.
-        name (str), loss_weight (float), init_cfg: see BaseRegularizer.
+        independent_gumbel (bool): draw the Gumbel samples of ``Y`` and
+            ``Ŷ`` (and of ``Ŷ2``'s reconstruction target) independently,
+            as the official code; False shares one sample per view and
+            task (fix 4). Defaults to True.
+        name (str), loss_weight (float), init_cfg, warmup_iters (int),
+            rampup_epochs (float), rampup_iters (int): see BaseRegularizer.
     """
     default_name = 'jtr'
     num_views = 3
@@ -130,10 +139,14 @@ class JTR(BaseRegularizer):
                  convs_per_stage: Sequence[int] = (2, 2, 3, 3, 3),
                  norm: str = 'instance',
                  tau: float = 1.0,
+                 independent_gumbel: bool = True,
                  name: Optional[str] = None,
                  loss_weight: float = 1.0,
-                 init_cfg=None) -> None:
-        super().__init__(name=name, loss_weight=loss_weight, init_cfg=init_cfg)
+                 init_cfg=None,
+                 **kwargs) -> None:
+        super().__init__(
+            name=name, loss_weight=loss_weight, init_cfg=init_cfg,
+            **kwargs)
         self.dist_weight = float(dist_weight)
         self.recon_dist_weight = float(recon_dist_weight)
         self.recon_weight = float(recon_weight)
@@ -141,6 +154,7 @@ class JTR(BaseRegularizer):
         self.convs_per_stage = tuple(convs_per_stage)
         self.norm = norm
         self.tau = float(tau)
+        self.independent_gumbel = bool(independent_gumbel)
         self.task_names: Tuple[str, ...] = ()
         self.ae: Optional[SegNetAutoEncoder] = None
 
@@ -161,8 +175,12 @@ class JTR(BaseRegularizer):
     # ------------------------------------------------------------- inputs
     def joint_mask(self, ctx: RegularizerContext, view: int,
                    like: Tensor) -> Tensor:
-        """``(B, 1, H, W)``: product of the labelled tasks' validity."""
+        """``(B, 1, H, W)``: product of the labelled tasks' validity (and
+        of the image region when the batch is padded)."""
         mask = torch.ones_like(like[:, :1], dtype=torch.float32)
+        region = ctx.batch.valid_region()
+        if region is not None:
+            mask = mask * region.to(mask)
         for name, task in ctx.tasks.items():
             target = ctx.batch.target(name, view)
             if target is None or target.count == 0:
@@ -178,7 +196,8 @@ class JTR(BaseRegularizer):
 
         ``Ŷ`` segmentation is the hard Gumbel sample (``soft_hat=False``) or
         the softmax (``soft_hat=True``); ``Y`` uses labels where labelled
-        and the hard sample otherwise.
+        and a hard sample otherwise (its own with ``independent_gumbel``);
+        the reconstruction target is the first hard sample.
         """
         preds = ctx.preds[view]
         first = next(iter(preds.values()))
@@ -192,7 +211,8 @@ class JTR(BaseRegularizer):
             hard = task.encode_pred(pred, mode='gumbel', tau=self.tau).float()
             y_hat = task.encode_pred(pred, mode='soft').float() \
                 if soft_hat else hard
-            y = hard
+            y = task.encode_pred(pred, mode='gumbel', tau=self.tau).float() \
+                if self.independent_gumbel else hard
             target = ctx.batch.target(name, view)
             if target is not None and target.count:
                 idx = target.index.to(first.device)
@@ -240,6 +260,8 @@ class JTR(BaseRegularizer):
         b = y1.shape[0]
         z1 = self.frozen_latent(torch.cat([y1, y_hat1]))
         d1 = cosine_distance_map(z1[:b], z1[b:])
+        diag = dict(cos_gap=cosine_gap(z1[:b], z1[b:])) \
+            if ctx.diagnostics else {}
 
         y2, y_hat2, hat_target2, mask2 = self.build_inputs(
             ctx, 2, soft_hat=True)
@@ -252,4 +274,5 @@ class JTR(BaseRegularizer):
             loss_d1=w * self.dist_weight * ctx.sample_mean(d1),
             loss_d2=w * self.dist_weight * self.recon_dist_weight *
             ctx.sample_mean(d2),
-            loss_recon=w * self.recon_weight * ctx.sample_mean(rec))
+            loss_recon=w * self.recon_weight * ctx.sample_mean(rec),
+            **diag)

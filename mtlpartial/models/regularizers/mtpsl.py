@@ -11,11 +11,13 @@ from torch import Tensor
 from torch.func import functional_call
 
 from mtlpartial.registry import MODELS
+from ..diagnostics import cosine_gap
 from .base_regularizer import BaseRegularizer, RegularizerContext
 from .mapping_nets import ConditionalMappingNet
 from .utils import cosine_distance_map, gather_gt
 
 LOSS_TYPES = ('cosine', 'contrastive', 'discriminator')
+PAIRS = ('unlabelled', 'full')
 
 
 def pair_codes(source: Tensor, target: Tensor, num_tasks: int) -> Tensor:
@@ -110,7 +112,14 @@ class MTPSL(BaseRegularizer):
             even iterations train the discriminator on detached embeddings,
             odd ones train the mapping and the MTL network with the
             discriminator frozen. Defaults to True.
-        name (str), loss_weight (float), init_cfg: see BaseRegularizer.
+        pairs (str): which ordered pairs ``(s, t)`` enter, ``t`` always a
+            labelled task: ``'unlabelled'`` (partial-label MTPSL: ``s``
+            unlabelled) or ``'full'`` (every ``s != t``, the official
+            ``--ssl-type full`` of Table 5, where every task is labelled;
+            under partial labels the predictions of labelled tasks then
+            enter as sources too). Defaults to 'unlabelled'.
+        name (str), loss_weight (float), init_cfg, warmup_iters (int),
+            rampup_epochs (float), rampup_iters (int): see BaseRegularizer.
     """
     default_name = 'mtpsl'
     num_views = 2
@@ -130,13 +139,21 @@ class MTPSL(BaseRegularizer):
                  margin: float = 0.5,
                  disc_hidden: int = 128,
                  alternate: bool = True,
+                 pairs: str = 'unlabelled',
                  name: Optional[str] = None,
                  loss_weight: float = 1.0,
-                 init_cfg=None) -> None:
-        super().__init__(name=name, loss_weight=loss_weight, init_cfg=init_cfg)
+                 init_cfg=None,
+                 **kwargs) -> None:
+        super().__init__(
+            name=name, loss_weight=loss_weight, init_cfg=init_cfg,
+            **kwargs)
         if loss_type not in LOSS_TYPES:
             raise ValueError(f'MTPSL.loss_type must be one of {LOSS_TYPES}, '
                              f'got {loss_type!r}')
+        if pairs not in PAIRS:
+            raise ValueError(f'MTPSL.pairs must be one of {PAIRS}, got '
+                             f'{pairs!r}')
+        self.pairs = pairs
         if pred_encoding not in ('gumbel', 'soft'):
             raise ValueError("MTPSL.pred_encoding must be 'gumbel' or "
                              f"'soft', got {pred_encoding!r}")
@@ -198,8 +215,13 @@ class MTPSL(BaseRegularizer):
 
     # ------------------------------------------------------------- encoding
     def pair_items(self, labelled: Tensor) -> Tensor:
-        """``(M, 3)`` int64 rows ``(sample, s, t)``: s unlabelled, t
-        labelled, ordered by sample then s then t."""
+        """``(M, 3)`` int64 rows ``(sample, s, t)``: t labelled, s
+        unlabelled (or, with ``pairs='full'``, any other task), ordered by
+        sample then s then t."""
+        if self.pairs == 'full':
+            k = labelled.shape[1]
+            other = ~torch.eye(k, dtype=torch.bool, device=labelled.device)
+            return torch.nonzero(other[None] & labelled[:, None, :])
         return torch.nonzero(~labelled[:, :, None] & labelled[:, None, :])
 
     def encode_items(self, ctx: RegularizerContext,
@@ -207,6 +229,7 @@ class MTPSL(BaseRegularizer):
         """Input-layer features of the source predictions and the target
         labels of every item, ``(M, in_width, H, W)`` each."""
         view = 1
+        region = ctx.batch.valid_region()  # padded pixels: no image
         src_parts, tgt_parts, src_pos, tgt_pos = [], [], [], []
         for k, (name, task) in enumerate(ctx.tasks.items()):
             sel = torch.nonzero(items[:, 1] == k).squeeze(1)
@@ -214,12 +237,16 @@ class MTPSL(BaseRegularizer):
                 pred = ctx.preds[view][name][items[sel, 0]]
                 enc = task.encode_pred(pred, mode=self.pred_encoding,
                                        method=self.depth_encoding)
+                if region is not None:
+                    enc = enc * region
                 src_parts.append(self.mapping.embed_input(k, enc.float()))
                 src_pos.append(sel)
             sel = torch.nonzero(items[:, 2] == k).squeeze(1)
             if sel.numel():
                 gt = gather_gt(ctx.batch, name, view, items[sel, 0])
                 enc = task.encode_gt(gt, method=self.depth_encoding).detach()
+                if region is not None:
+                    enc = enc * region
                 tgt_parts.append(self.mapping.embed_input(k, enc.float()))
                 tgt_pos.append(sel)
 
@@ -272,6 +299,11 @@ class MTPSL(BaseRegularizer):
             return {f'loss_{self.loss_type}': zero}
         z_s, z_t = self.embed(ctx, items)
         samples = items[:, 0]
+        diag = {}
+        if ctx.diagnostics:
+            k = len(self.task_names)
+            diag['cos_gap'] = cosine_gap(
+                z_s, z_t, pair_codes(items[:, 1], items[:, 2], k))
 
         def per_sample(values: Tensor) -> Tensor:
             out = values.new_zeros(b)
@@ -287,7 +319,8 @@ class MTPSL(BaseRegularizer):
             return dict(
                 loss_cross=weight * ctx.sample_mean(per_sample(cross)),
                 loss_feat=weight * self.reg_weight *
-                ctx.sample_mean(per_sample(reg)))
+                ctx.sample_mean(per_sample(reg)),
+                **diag)
         negatives = self.negative_mask(items)
         if self.loss_type == 'contrastive':
             values = self.contrastive(z_s, z_t, negatives)
@@ -295,7 +328,8 @@ class MTPSL(BaseRegularizer):
             values = self.discriminator_loss(z_s, z_t, negatives, ctx.iter)
         return {
             f'loss_{self.loss_type}':
-            weight * ctx.sample_mean(per_sample(values))
+            weight * ctx.sample_mean(per_sample(values)),
+            **diag
         }
 
     # ------------------------------------------------------------ variants

@@ -31,7 +31,8 @@ class SSLConsistency(BaseRegularizer):
         detach_target (bool): stop the gradient through the aligned view-0
             prediction (mean-teacher style). Eq. 2 has none: defaults to
             False.
-        name (str), loss_weight (float), init_cfg: see BaseRegularizer.
+        name (str), loss_weight (float), init_cfg, warmup_iters (int),
+            rampup_epochs (float), rampup_iters (int): see BaseRegularizer.
     """
     default_name = 'ssl'
     num_views = 2
@@ -40,8 +41,11 @@ class SSLConsistency(BaseRegularizer):
                  detach_target: bool = False,
                  name: Optional[str] = None,
                  loss_weight: float = 1.0,
-                 init_cfg=None) -> None:
-        super().__init__(name=name, loss_weight=loss_weight, init_cfg=init_cfg)
+                 init_cfg=None,
+                 **kwargs) -> None:
+        super().__init__(
+            name=name, loss_weight=loss_weight, init_cfg=init_cfg,
+            **kwargs)
         self.detach_target = bool(detach_target)
 
     @staticmethod

@@ -119,8 +119,11 @@ class EdgeAwareSmoothness(BaseRegularizer):
                  min_depth: float = 1e-3,
                  name: Optional[str] = None,
                  loss_weight: float = 1e-3,
-                 init_cfg=None) -> None:
-        super().__init__(name=name, loss_weight=loss_weight, init_cfg=init_cfg)
+                 init_cfg=None,
+                 **kwargs) -> None:
+        super().__init__(
+            name=name, loss_weight=loss_weight, init_cfg=init_cfg,
+            **kwargs)
         if min_depth <= 0:
             raise ValueError(f'{type(self).__name__}: min_depth must be > 0, '
                              f'got {min_depth}')
