@@ -4,10 +4,8 @@ import copy
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.dist import all_reduce, get_world_size
 from mmengine.model import BaseModel, ModuleDict, ModuleList
 from mmengine.optim import OptimWrapper
 from torch import Tensor
@@ -19,6 +17,8 @@ from mtlpartial.tasks import BaseTask, build_tasks
 from .diagnostics import gradient_norm_ratios
 from .loss_normalizer import NORMALIZATIONS, LossNormalizer
 from .regularizers import BaseRegularizer, RegularizerContext
+from .train_step_utils import (check_finite_losses, reduce_log_vars,
+                               runner_iter, runner_iters_per_epoch)
 
 
 def crop_to_image(preds: Dict[str, Tensor],
@@ -150,7 +150,7 @@ class MultiTaskModel(BaseModel):
             raise ValueError(f'model.regularizers: duplicate names {names}; '
                              'give each a distinct `name`')
         for reg in self.regularizers:
-            reg.setup(self)
+            reg.setup(self.tasks, self.heads)
         self.num_views = max([1] + [r.num_views for r in self.regularizers])
         self._iter = 0
 
@@ -291,7 +291,7 @@ class MultiTaskModel(BaseModel):
                 self.task_loss(t, preds[0][t], batch, norm, 0)
                 for t in self.tasks
             ]
-        it = self.current_iter()
+        it = runner_iter(default=self._iter)
         diagnose = self.diagnostics_due(it)
         reg_losses: Dict[str, Tensor] = OrderedDict()
         log_values: Dict[str, Tensor] = OrderedDict()
@@ -308,11 +308,14 @@ class MultiTaskModel(BaseModel):
                 task_loss=lambda t, p, v: self.task_loss(t, p, batch, norm, v),
                 sample_mean=norm.sample_mean,
                 iter=it,
-                iters_per_epoch=self.iters_per_epoch(),
+                iters_per_epoch=runner_iters_per_epoch(),
                 diagnostics=diagnose,
-                heads=dict(self.heads),
                 head_forward=lambda t, head, x: self.head_forward(
-                    t, head, x, size))
+                    t, head, x, size),
+                images=[
+                    self.data_preprocessor.denormalize(
+                        inputs[v * b:(v + 1) * b]) for v in views
+                ])
             for reg in self.regularizers:
                 with record_function(f'mtl.reg.{reg.name}'):
                     terms = reg.regularize(ctx)
@@ -344,28 +347,6 @@ class MultiTaskModel(BaseModel):
         (``train_cfg.diagnostics_interval`` > 0)."""
         interval = self.diagnostics_interval
         return interval > 0 and it % interval == 0
-
-    @staticmethod
-    def iters_per_epoch() -> Optional[float]:
-        """Iterations per epoch of an epoch-based train loop (from the
-        runner's message hub), None otherwise."""
-        from mmengine.logging import MessageHub
-        hub = MessageHub.get_current_instance()
-        if hub is None:
-            return None
-        max_iters = hub.get_info('max_iters')
-        max_epochs = hub.get_info('max_epochs')
-        if not max_iters or not max_epochs or int(max_epochs) <= 1:
-            return None
-        return float(max_iters) / float(max_epochs)
-
-    def current_iter(self) -> int:
-        """The runner's training iteration (from the message hub), else
-        the number of train steps taken by this model."""
-        from mmengine.logging import MessageHub
-        hub = MessageHub.get_current_instance()
-        it = hub.get_info('iter') if hub is not None else None
-        return int(it) if it is not None else self._iter
 
     # -------------------------------------------------------------- predict
     def predict(self, inputs: Tensor, data_samples=None) -> list:
@@ -408,42 +389,7 @@ class MultiTaskModel(BaseModel):
         self._iter += 1
         if self.nan_check_interval > 0 and \
                 self._iter % self.nan_check_interval == 0:
-            self.check_finite(losses)
+            check_finite_losses(losses, self._iter)
         _, log_vars = self.parse_losses(losses)
         log_vars.update(update(losses))
-        return self.reduce_log_vars(log_vars)
-
-    def check_finite(self, losses: Dict[str, Tensor]) -> None:
-        """Stop with a clear message if any loss is NaN/Inf (all ranks)."""
-        values = [v.detach().float().reshape(-1).sum() for k, v in
-                  losses.items() if 'loss' in k and isinstance(v, Tensor)]
-        if not values:
-            return
-        flags = (~torch.isfinite(torch.stack(values))).float()
-        all_reduce(flags, op='sum')
-        if bool(flags.any()):
-            bad = [k for k, f in zip(
-                [k for k in losses if 'loss' in k], flags.tolist()) if f]
-            raise FloatingPointError(
-                f'Non-finite loss at iteration {self._iter}: {bad}. The run '
-                'stops before the parameter update, so the checkpoints '
-                'written so far are intact; resume from the last one with '
-                'a lower learning rate or check the data.')
-
-    @staticmethod
-    def reduce_log_vars(log_vars: Dict[str, Tensor]) -> Dict[str, Tensor]:
-        """Under DDP each rank's loss is a partial sum of the global loss:
-        sum them for logging (one coalesced collective)."""
-        if get_world_size() == 1 or not log_vars:
-            return log_vars
-        keys = list(log_vars)
-        values = torch.stack([
-            torch.as_tensor(log_vars[k], dtype=torch.float).reshape(())
-            for k in keys
-        ])
-        all_reduce(values, op='sum')
-        reduced = dict(zip(keys, values))
-        for k in keys:  # non-loss entries (metrics) are rank means
-            if 'loss' not in k:
-                reduced[k] = reduced[k] / get_world_size()
-        return reduced
+        return reduce_log_vars(log_vars)

@@ -91,9 +91,6 @@ class SSLConsistency(BaseRegularizer):
         return out, valid
 
     def forward(self, ctx: RegularizerContext) -> Dict[str, Tensor]:
-        if ctx.num_views < 2:
-            raise ValueError(f'{self.name} needs 2 views, got '
-                             f'{ctx.num_views}')
         labelled = ctx.labelled
         first = next(iter(ctx.preds[1].values()))
         unlabelled = (~labelled).to(first.device)

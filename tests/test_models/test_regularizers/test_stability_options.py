@@ -10,7 +10,7 @@ from mtlpartial.models.diagnostics import cosine_gap
 from mtlpartial.models.regularizers import JTR, MTPSL
 from mtlpartial.registry import HOOKS, MODELS
 from tests.utils.demo_inputs import DEMO_TASKS, make_packed_batch
-from .reg_helpers import fake_model, make_ctx, make_tasks
+from .reg_helpers import make_ctx, make_tasks
 
 init_default_scope('mtlpartial')
 
@@ -70,9 +70,9 @@ def test_rampup_iters_and_epochs():
     labelled = [[1, 0, 0], [0, 1, 1], [0, 0, 1]]
     reg = MODELS.build(dict(type='DirectMap', channels=(4, 8), view=0,
                             warmup_iters=4, rampup_iters=10))
-    reg.setup(fake_model(tasks))
+    reg.setup(tasks, {})
     plain = MODELS.build(dict(type='DirectMap', channels=(4, 8), view=0))
-    plain.setup(fake_model(tasks))
+    plain.setup(tasks, {})
     plain.load_state_dict(reg.state_dict())
     for it, factor in [(4, 0.0), (9, 0.5), (14, 1.0), (40, 1.0)]:
         ctx = make_ctx(tasks, labelled, num_views=1)
@@ -87,7 +87,7 @@ def test_rampup_iters_and_epochs():
                           plain.regularize(ctx)['loss_direct'])
     by_epoch = MODELS.build(dict(type='DirectMap', channels=(4, 8), view=0,
                                  rampup_epochs=2))
-    by_epoch.setup(fake_model(tasks))
+    by_epoch.setup(tasks, {})
     ctx = make_ctx(tasks, labelled, num_views=1)
     ctx.iter, ctx.iters_per_epoch = 5, 10.0
     assert by_epoch.rampup_factor(ctx) == pytest.approx(0.25)
@@ -119,7 +119,7 @@ def test_jtr_gumbel_samples(independent):
     tasks = make_tasks(['semseg', 'depth'])
     jtr = JTR(channels=(8, 16), convs_per_stage=(1, 1),
               independent_gumbel=independent)
-    jtr.setup(fake_model(tasks))
+    jtr.setup(tasks, {})
     ctx = make_ctx(tasks, [[0, 1], [0, 1]], num_views=3, h=32, w=32)
     torch.manual_seed(0)
     y, y_hat, target, _ = jtr.build_inputs(ctx, 1, soft_hat=False)
