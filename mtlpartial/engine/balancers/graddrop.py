@@ -6,7 +6,8 @@ import torch
 from torch import Tensor
 
 from mtlpartial.registry import BALANCERS
-from .base_balancer import Aggregation, JacobianBalancer, SeededRandomMixin
+from .base_balancer import Aggregation, JacobianBalancer
+from .seeded_random import SeededRandomMixin
 
 
 @BALANCERS.register_module()

@@ -64,12 +64,10 @@ AMP: task losses are multiplied by the loss scale before the VJP and ``J``
 is unscaled before balancing; everything written to ``.grad`` is scaled,
 so ``AmpOptimWrapper.step`` unscales and skips non-finite steps as usual.
 """
-from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
-from mmengine.dist import all_reduce, all_reduce_params, get_world_size
 from mmengine.logging import MessageHub
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
 from torch import Tensor
@@ -77,7 +75,8 @@ from torch import Tensor
 from mtlpartial.engine.balancers import BalancerInput, BaseBalancer
 from mtlpartial.registry import OPTIM_WRAPPERS
 from mtlpartial.structures import MultiTaskLosses
-from .task_gradients import check_representation, split_like, task_jacobian
+from .gradient_update import GradientUpdateMixin
+from .step_inputs import StepInputs, all_reduce_grads, sum_across_ranks
 
 CONSTRUCTOR_HINT = ("build it with constructor='MultiTaskOptimWrapperConstru"
                     "ctor' in the optim_wrapper config (it builds the "
@@ -85,65 +84,7 @@ CONSTRUCTOR_HINT = ("build it with constructor='MultiTaskOptimWrapperConstru"
                     'parameters)')
 
 
-@dataclass
-class StepInputs:
-    """What one ``update_multitask`` call works on.
-
-    ``rows`` are the active task indices; ``values`` their global loss
-    values; ``reg`` the summed regularizer terms; ``factor`` the
-    accumulation factor times the AMP loss scale.
-    """
-    losses: MultiTaskLosses
-    rows: List[int]
-    values: Tensor
-    reg: Optional[Tensor]
-    epoch: Optional[int]
-    factor: float
-    grad_scale: float
-
-    @property
-    def tasks(self) -> Tensor:
-        return torch.tensor(self.rows, dtype=torch.long)
-
-    @property
-    def graph_rows(self) -> List[int]:
-        """Rows whose task loss has a graph on this rank."""
-        return [
-            r for r, k in enumerate(self.rows)
-            if self.losses.task_losses[k].requires_grad
-        ]
-
-    def weighted_sum(self, weights: Tensor,
-                     with_reg: bool = True) -> Optional[Tensor]:
-        """``Σ_r w_r L_{rows[r]} (+ reg)`` over the terms with a graph."""
-        task_losses = self.losses.task_losses
-        terms = [
-            weights[r].to(task_losses[k]) * task_losses[k]
-            for r, k in enumerate(self.rows) if task_losses[k].requires_grad
-        ]
-        if with_reg and self.reg is not None and self.reg.requires_grad:
-            terms.append(self.reg)
-        return sum(terms) if terms else None
-
-
-def sum_across_ranks(tensor: Tensor) -> Tensor:
-    """All-reduce (SUM) in place; a no-op on one rank."""
-    all_reduce(tensor, op='sum')
-    return tensor
-
-
-def all_reduce_grads(params: Sequence[nn.Parameter]) -> None:
-    """Sum ``.grad`` across ranks (coalesced); a missing grad counts as
-    zeros, so that every rank issues the same collective."""
-    if get_world_size() == 1 or not params:
-        return
-    for p in params:
-        if p.grad is None:
-            p.grad = torch.zeros_like(p)
-    all_reduce_params([p.grad for p in params], op='sum')
-
-
-class MultiTaskOptimWrapperMixin:
+class MultiTaskOptimWrapperMixin(GradientUpdateMixin):
     """Task balancing for mmengine optim wrappers (see module docstring).
 
     Args:
@@ -309,115 +250,6 @@ class MultiTaskOptimWrapperMixin:
         self._backward_balancer(step, None)
         return weights
 
-    # ------------------------------------------------ gradient methods
-    def _gradient_update(self, step: StepInputs) -> Optional[Tensor]:
-        inputs = self._jacobian_inputs(step)
-        jac, reg_row = self._task_jacobian(step, inputs)
-        gram = None
-        if self.balancer.input is BalancerInput.GRAMIAN:
-            gram = jac @ jac.T
-            if self.rep_grad:  # the ranks' rows are disjoint samples
-                sum_across_ranks(gram)
-        update, weights = self._balance(step, jac, gram)
-        self._backward_task_specific(step, weights)
-        self._backward_balancer(step, gram)
-        if self.rep_grad:
-            self._backward_representation(step, inputs, update)
-        else:
-            total = update if reg_row is None else update + reg_row
-            self._add_shared_grad(total * step.factor)
-        return weights
-
-    def _jacobian_inputs(self, step: StepInputs) -> List[Tensor]:
-        """The shared parameters, or the representation (rep mode)."""
-        if not self.rep_grad:
-            return self.shared_params
-        inputs = [t for t in step.losses.shared_representation
-                  if t.requires_grad]
-        if step.graph_rows and not inputs:
-            raise ValueError(
-                'MultiTaskOptimWrapper(rep_grad=True): the losses carry no '
-                'shared representation tensor that requires grad')
-        check_representation(inputs)
-        return inputs
-
-    def _task_jacobian(self, step: StepInputs, inputs: List[Tensor]
-                       ) -> Tuple[Tensor, Optional[Tensor]]:
-        """Global task Jacobian ``[len(rows), P]`` (unscaled) and, in
-        parameter mode, the regularizer's gradient row."""
-        graph_rows = step.graph_rows
-        outputs = [step.losses.task_losses[step.rows[r]] for r in graph_rows]
-        reg = step.reg
-        reg_graph = reg is not None and reg.requires_grad
-        if reg_graph and not self.rep_grad:
-            outputs = outputs + [reg]
-        dtype = torch.promote_types(
-            torch.float32, inputs[0].dtype if inputs else torch.float32)
-        scale = step.grad_scale  # keep fp16 VJPs in range
-        local = task_jacobian([o * scale for o in outputs]
-                              if scale != 1.0 else outputs,
-                              inputs, self.batched_vjp, dtype)
-        if scale != 1.0:
-            local = local / scale
-        jac = local.new_zeros(len(step.rows), local.shape[1])
-        if graph_rows:
-            jac[graph_rows] = local[:len(graph_rows)]
-        if self.rep_grad:  # rows stay per rank (see the Gramian)
-            return jac, None
-        if reg is None:
-            return sum_across_ranks(jac), None
-        reg_row = local[len(graph_rows)] if reg_graph else \
-            local.new_zeros(local.shape[1])
-        both = sum_across_ranks(torch.cat([jac, reg_row[None]]))
-        return both[:-1], both[-1]
-
-    def _balance(self, step: StepInputs, jac: Tensor, gram: Optional[Tensor]
-                 ) -> Tuple[Tensor, Optional[Tensor]]:
-        """The combined shared update ``[P]`` and the task weights."""
-        b = self.balancer
-        if b.input is BalancerInput.JACOBIAN:
-            return b.combine(jac, step.values, step.tasks)
-        weights = b.weights(gram, step.values, step.tasks, epoch=step.epoch)
-        if not step.rows:
-            return jac.new_zeros(jac.shape[1]), weights
-        return weights.to(jac) @ jac, weights
-
-    def _backward_task_specific(self, step: StepInputs,
-                                weights: Optional[Tensor]) -> None:
-        """``Σ_k h_k ∇L_k + ∇reg`` into the non-shared parameters."""
-        shared = {id(p) for p in self.shared_params}
-        others = [p for p in self.model_params() if id(p) not in shared]
-        head_w = self.balancer.head_weights(weights, step.values, step.tasks)
-        total = step.weighted_sum(head_w)
-        if others and total is not None:
-            torch.autograd.backward(
-                total * step.factor, inputs=others,
-                retain_graph=self.rep_grad)
-
-    def _backward_representation(self, step: StepInputs,
-                                 inputs: List[Tensor], update: Tensor) -> None:
-        """Pull the combined representation gradient (and the regularizer)
-        back into the shared parameters."""
-        tensors, grads = [], []
-        if step.graph_rows:
-            for t, g in zip(inputs, split_like(update * step.factor, inputs)):
-                tensors.append(t)
-                grads.append(g.to(t.dtype))
-        if step.reg is not None and step.reg.requires_grad:
-            tensors.append(step.reg)
-            grads.append(torch.full_like(step.reg, step.factor))
-        if tensors:
-            torch.autograd.backward(tensors, grads, inputs=self.shared_params)
-
-    def _add_shared_grad(self, flat: Tensor) -> None:
-        for p, g in zip(self.shared_params,
-                        split_like(flat, self.shared_params)):
-            g = g.to(p.dtype)
-            if p.grad is None:
-                p.grad = g.clone()
-            else:
-                p.grad.add_(g)
-
 
 @OPTIM_WRAPPERS.register_module()
 class MultiTaskOptimWrapper(MultiTaskOptimWrapperMixin, OptimWrapper):
@@ -431,5 +263,5 @@ class MultiTaskAmpOptimWrapper(MultiTaskOptimWrapperMixin, AmpOptimWrapper):
 
 __all__ = [
     'MultiTaskOptimWrapperMixin', 'MultiTaskOptimWrapper',
-    'MultiTaskAmpOptimWrapper', 'StepInputs'
+    'MultiTaskAmpOptimWrapper'
 ]

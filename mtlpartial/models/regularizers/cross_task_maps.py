@@ -1,7 +1,7 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
 """The Direct-Map and Perceptual-Map baselines of MTPSL (Sec. 3.2,
 "Alternative mapping strategies", after Zamir et al., CVPR 2020)."""
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -88,13 +88,8 @@ class PairwiseMapRegularizer(BaseRegularizer):
                  norm: str = 'batch',
                  pred_encoding: str = 'soft',
                  view: int = 0,
-                 name: Optional[str] = None,
-                 loss_weight: float = 1.0,
-                 init_cfg=None,
                  **kwargs) -> None:
-        super().__init__(
-            name=name, loss_weight=loss_weight, init_cfg=init_cfg,
-            **kwargs)
+        super().__init__(**kwargs)
         self.channels = tuple(channels)
         self.norm = norm
         self.pred_encoding = pred_encoding

@@ -3,7 +3,7 @@
 adapted to partially labelled batches."""
 import copy
 from functools import partial
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import Dict, List, Mapping, Tuple
 
 import torch
 import torch.nn as nn
@@ -80,13 +80,8 @@ class DGR(BaseRegularizer):
                  h: float = 1e-3,
                  num_dummy: int = 1,
                  mode: str = 'fd',
-                 name: Optional[str] = None,
-                 loss_weight: float = 1.0,
-                 init_cfg=None,
                  **kwargs) -> None:
-        super().__init__(
-            name=name, loss_weight=loss_weight, init_cfg=init_cfg,
-            **kwargs)
+        super().__init__(**kwargs)
         if mode not in MODES:
             raise ValueError(f'DGR.mode must be one of {MODES}, got {mode!r}')
         if int(num_dummy) < 1:

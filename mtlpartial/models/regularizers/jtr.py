@@ -206,13 +206,8 @@ class JTR(BaseRegularizer):
                  norm: str = 'instance',
                  tau: float = 1.0,
                  independent_gumbel: bool = True,
-                 name: Optional[str] = None,
-                 loss_weight: float = 1.0,
-                 init_cfg=None,
                  **kwargs) -> None:
-        super().__init__(
-            name=name, loss_weight=loss_weight, init_cfg=init_cfg,
-            **kwargs)
+        super().__init__(**kwargs)
         self.dist_weight = float(dist_weight)
         self.recon_dist_weight = float(recon_dist_weight)
         self.recon_weight = float(recon_weight)

@@ -125,13 +125,8 @@ class MTPSL(BaseRegularizer):
                  disc_hidden: int = 128,
                  alternate: bool = True,
                  pairs: str = 'unlabelled',
-                 name: Optional[str] = None,
-                 loss_weight: float = 1.0,
-                 init_cfg=None,
                  **kwargs) -> None:
-        super().__init__(
-            name=name, loss_weight=loss_weight, init_cfg=init_cfg,
-            **kwargs)
+        super().__init__(**kwargs)
         if loss_type not in LOSS_TYPES:
             raise ValueError(f'MTPSL.loss_type must be one of {LOSS_TYPES}, '
                              f'got {loss_type!r}')

@@ -1,7 +1,7 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
 """Cross-view consistency of unlabelled tasks (MTPSL Eq. 2, the "SSL" /
 "Consistency Reg." baseline)."""
-from typing import Dict, Optional, Tuple
+from typing import Dict, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -39,13 +39,8 @@ class SSLConsistency(BaseRegularizer):
 
     def __init__(self,
                  detach_target: bool = False,
-                 name: Optional[str] = None,
-                 loss_weight: float = 1.0,
-                 init_cfg=None,
                  **kwargs) -> None:
-        super().__init__(
-            name=name, loss_weight=loss_weight, init_cfg=init_cfg,
-            **kwargs)
+        super().__init__(**kwargs)
         self.detach_target = bool(detach_target)
 
     @staticmethod
