@@ -66,6 +66,8 @@ SCENE_DEFAULTS: Dict[str, Any] = dict(
     light_azimuth=(-70.0, 70.0),     # degrees around the camera's back
     shadows=True,
     color_spread=0.14,               # std of the per-object albedo
+    albedo_contrast=1.0,             # scales class means' distance to their
+                                     # grand mean (1: the table above)
     texture_amp=(0.05, 0.3),
     texture_freq=(1.0, 6.0),         # cycles per metre
     exposure=(0.8, 1.2),
@@ -166,7 +168,7 @@ def _check_params(height: int, width: int, num_objects: Sequence[int],
                 0.0 <= p[key] <= 1.0):
             raise ValueError(f'render_scene: "{key}" must be a probability '
                              f'in [0, 1], got {p[key]!r}')
-    for key in ('color_spread', 'edge_depth_thresh'):
+    for key in ('color_spread', 'edge_depth_thresh', 'albedo_contrast'):
         if not isinstance(p[key], (int, float, np.number)) or not (
                 np.isfinite(p[key]) and p[key] >= 0):
             raise ValueError(f'render_scene: "{key}" must be >= 0, got '
@@ -648,7 +650,9 @@ def render_scene(seed: int,
 
     # ---- albedo: overlapping per-class colours + 3D procedural texture ----
     n_inst = len(prims)
-    albedo = np.clip(_ALBEDO_MEAN[cls_of] + rng.normal(
+    grand = _ALBEDO_MEAN.mean(0)
+    means = grand + p['albedo_contrast'] * (_ALBEDO_MEAN - grand)
+    albedo = np.clip(means[cls_of] + rng.normal(
         0.0, p['color_spread'], (n_inst, 3)), 0.05, 0.95)
     kind, amp, waves, phase = _texture(rng, n_inst, p)
     # phase of the 3 waves of every instance at every point, then pick
