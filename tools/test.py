@@ -84,6 +84,8 @@ def main() -> None:
     metrics = runner.test()
     print('\n'.join(f'{k}: {v:.4f}' if isinstance(v, float) else f'{k}: {v}'
                     for k, v in metrics.items()))
+    if args.show_dir:
+        print(f'panels written to {osp.abspath(args.show_dir)}')
     if args.out:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
         with open(args.out, 'w') as f:

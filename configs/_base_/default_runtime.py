@@ -7,8 +7,12 @@ env_cfg = dict(
 vis_backends = [dict(type='LocalVisBackend')]
 # TensorBoard: vis_backends = [dict(type='LocalVisBackend'),
 #                              dict(type='TensorboardVisBackend')]
+# titled multi-task panels (MultiTaskVisualizationHook, the inferencer),
+# handed to every vis backend
 visualizer = dict(
-    type='Visualizer', vis_backends=vis_backends, name='visualizer')
+    type='MultiTaskLocalVisualizer',
+    vis_backends=vis_backends,
+    name='visualizer')
 log_processor = dict(by_epoch=True, window_size=10)
 log_level = 'INFO'
 load_from = None

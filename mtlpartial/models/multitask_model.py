@@ -4,6 +4,7 @@ import copy
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
+import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModel, ModuleDict, ModuleList
@@ -17,18 +18,8 @@ from mtlpartial.tasks import BaseTask, build_tasks
 from .diagnostics import gradient_norm_ratios
 from .loss_normalizer import NORMALIZATIONS, LossNormalizer
 from .regularizers import BaseRegularizer, RegularizerContext
-from .train_step_utils import (check_finite_losses, reduce_log_vars,
-                               runner_iter, runner_iters_per_epoch)
-
-
-def crop_to_image(preds: Dict[str, Tensor],
-                  metainfo: dict) -> Dict[str, Tensor]:
-    """Crop predictions of a padded batch (``size_divisor``) back to the
-    image size ``metainfo['img_shape']`` (padding is bottom/right)."""
-    if 'pad_shape' not in metainfo or 'img_shape' not in metainfo:
-        return preds
-    h, w = metainfo['img_shape'][:2]
-    return {t: p[..., :h, :w] for t, p in preds.items()}
+from .model_utils import (check_finite_losses, crop_to_image, derived_seed,
+                          reduce_log_vars, runner_iter, runner_iters_per_epoch)
 
 
 @MODELS.register_module()
@@ -139,18 +130,27 @@ class MultiTaskModel(BaseModel):
             self.heads[name] = MODELS.build(cfg)
 
         self.regularizers = ModuleList()
-        for cfg in regularizers or []:
-            reg = MODELS.build(cfg)
-            if not isinstance(reg, BaseRegularizer):
-                raise TypeError(f'model.regularizers: {type(reg).__name__} '
-                                'is not a BaseRegularizer')
-            self.regularizers.append(reg)
+        # paired seeds: building the regularizers' networks must not move
+        # the global RNG, so that the shared network's initialisation
+        # (init_weights, later) is the same with and without regularizers
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(derived_seed(torch.initial_seed(),
+                                           'regularizers'))
+            for cfg in regularizers or []:
+                reg = MODELS.build(cfg)
+                if not isinstance(reg, BaseRegularizer):
+                    raise TypeError(f'model.regularizers: '
+                                    f'{type(reg).__name__} is not a '
+                                    'BaseRegularizer')
+                self.regularizers.append(reg)
         names = [r.name for r in self.regularizers]
         if len(set(names)) != len(names):
             raise ValueError(f'model.regularizers: duplicate names {names}; '
                              'give each a distinct `name`')
-        for reg in self.regularizers:
-            reg.setup(self.tasks, self.heads)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(derived_seed(torch.initial_seed(), 'setup'))
+            for reg in self.regularizers:
+                reg.setup(self.tasks, self.heads)
         self.num_views = max([1] + [r.num_views for r in self.regularizers])
         self._iter = 0
 

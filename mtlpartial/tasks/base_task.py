@@ -12,10 +12,11 @@ everything downstream uses (segmentation/binary: logits, normals: unit
 vectors). ``loss`` returns one value per sample: the mean over that
 sample's valid pixels.
 """
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 
@@ -57,6 +58,15 @@ class BaseTask:
     def to_prediction(self, pred: Tensor) -> Tensor:
         """Prediction stored in a data sample / fed to the metric."""
         return pred
+
+    def resize_pred(self, pred: Tensor, size: Sequence[int],
+                    align_corners: bool = False) -> Tensor:
+        """Resize an activated prediction ``(N, C, h, w)`` to ``size``
+        (inference restores the input's resolution this way, before
+        :meth:`to_prediction`): bilinear, so logits are interpolated
+        before the class decision."""
+        return F.interpolate(pred.float(), size=tuple(size),
+                             mode='bilinear', align_corners=align_corners)
 
     # --------------------------------------------------------- ground truth
     def valid_mask(self, gt: Tensor) -> Tensor:

@@ -283,6 +283,12 @@ class NormalTask(BaseTask):
     def activate(self, raw: Tensor) -> Tensor:
         return F.normalize(raw.float(), dim=1, eps=1e-12).to(raw.dtype)
 
+    def resize_pred(self, pred: Tensor, size: Sequence[int],
+                    align_corners: bool = False) -> Tensor:
+        """Bilinear, then back to unit length."""
+        return F.normalize(
+            super().resize_pred(pred, size, align_corners), dim=1, eps=1e-12)
+
     def valid_mask(self, gt: Tensor) -> Tensor:
         return gt.abs().sum(1, keepdim=True) != 0
 

@@ -43,9 +43,12 @@ def colorize_depth(depth: np.ndarray, vmin: Optional[float] = None,
 
 
 def colorize_normals(normals: np.ndarray) -> np.ndarray:
-    """Normals ``(3, H, W)`` in [-1, 1] → RGB as (n + 1) / 2."""
+    """Normals ``(3, H, W)`` in [-1, 1] → RGB as (n + 1) / 2; invalid (zero)
+    vectors are black."""
     rgb = (np.transpose(normals, (1, 2, 0)) + 1) / 2
-    return (np.clip(rgb, 0, 1) * 255).astype(np.uint8)
+    out = (np.clip(rgb, 0, 1) * 255).astype(np.uint8)
+    out[np.all(normals == 0, axis=0)] = 0
+    return out
 
 
 def colorize_binary(prob: np.ndarray) -> np.ndarray:

@@ -178,7 +178,9 @@ def test_get_flops(work_dir, tmp_path):
                                              feat_channels=64)]})
     rows = {r[0]: r for r in tool.complexity(model, (64, 80), 2)}
     head = rows['head: semseg (ConvHead)']
-    assert head[2] == 2 * (16 * 16 * 9 + 16 * 6) * 64 * 80
+    # 64x80 is padded to 64x96 (size_divisor=32 of the SegNet configs)
+    assert head[2] == 2 * (16 * 16 * 9 + 16 * 6) * 64 * 96
+    assert head[3] == '1 image 64x96'
     assert head[1] == 16 * 16 * 9 + 16 + 16 * 6 + 6
     reg = rows['regularizer: mtpsl (MTPSL)']
     assert reg[1] == sum(p.numel() for p in model.regularizers.parameters())

@@ -118,10 +118,16 @@ def module_flops(counts: Dict[str, Dict], name: str) -> int:
 
 def complexity(model, shape: Tuple[int, int], batch_size: int = 2
                ) -> List[Tuple[str, int, Optional[int], str]]:
-    """Rows ``(part, params, flops, what the FLOPs are of)``."""
+    """Rows ``(part, params, flops, what the FLOPs are of)``.
+
+    The shape is padded as the model's data preprocessor pads it
+    (``size_divisor``): the FLOPs are those of what actually runs.
+    """
     from mmengine.utils import ProgressBar
     from torch.utils.flop_counter import FlopCounterMode
-    h, w = shape
+    pad_h, pad_w = model.data_preprocessor.padding(*shape) \
+        if hasattr(model.data_preprocessor, 'padding') else (0, 0)
+    h, w = shape[0] + pad_h, shape[1] + pad_w
     rows = []
     model.eval()
     x = torch.zeros(1, 3, h, w)

@@ -1,19 +1,31 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
-"""Re-run the synthetic benchmark and write the results page.
+"""The synthetic benchmark: run it in chunks, then write the results page.
 
-Trains every (method, setting, seed) with ``tools/train.py`` on the
-embedded synthetic scenes, reads the final validation metrics (test split)
-from each work dir and writes a markdown page with mean ± std over seeds
-and Δ% against supervised MTL of the same setting.
+Two commands:
 
-Example (the table in docs/results.md):
-    python tools/analysis_tools/synthetic_results.py \\
-        --methods supervised ssl mtpsl jtr dgr \\
-        --settings onelabel random --seeds 0 1 2 --out docs/results.md
+* ``run``: train and test every missing (setting, method, seed) with
+  ``tools/train.py`` / ``tools/test.py`` on the configs as they are (the
+  protocol lives in ``configs/_base_/datasets/synthetic.py`` and the method
+  configs; only the seed, the work dir and run-time options such as the
+  number of workers are set here), and write one small JSON summary per
+  run under ``--runs`` (test metrics, validation curves, diagnostics,
+  config, seed, commit, minutes). Finished summaries are skipped, so an
+  interrupted sweep continues where it stopped, in this or a later sitting.
+* ``page``: read the summaries and write ``docs/results.md`` with its
+  figures (no training).
 
-Finished runs are reused (``--work-root``), so an interrupted sweep can be
-re-run with the same command. Where ``--out`` exists, everything from its
-``NOTES_MARKER`` line on (the hand-written discussion) is kept.
+A seed fixes the initialisation of the shared network and the view-0
+augmentation draws for every method (``MultiView`` and the regularizers
+leave the global random streams alone), so differences between methods
+of a seed are paired; the page reports the paired difference to supervised
+MTL with its 95% t-interval over seeds.
+
+Examples::
+
+    python tools/analysis_tools/synthetic_results.py run \\
+        --settings onelabel random --methods supervised full mtpsl \\
+        --seeds 0 1 2 3 4 --jobs 2
+    python tools/analysis_tools/synthetic_results.py page
 """
 import argparse
 import json
@@ -22,176 +34,209 @@ import os.path as osp
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional
+from concurrent.futures import ThreadPoolExecutor
+from typing import Dict, List, Optional, Sequence
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 import numpy as np  # noqa: E402
+import results_page  # noqa: E402  (tools/analysis_tools/results_page.py)
 
-PRIMARY = {'semseg/mIoU': True, 'depth/abs_err': False, 'normal/mean': False}
-SHOWN = ['semseg/mIoU', 'semseg/pixel_acc', 'depth/abs_err', 'depth/rmse',
-         'normal/mean', 'normal/median']
-HIGHER = {'semseg/mIoU': True, 'semseg/pixel_acc': True,
-          'depth/abs_err': False, 'depth/rmse': False,
-          'normal/mean': False, 'normal/median': False}
+#: method name -> (config folder, config suffix); ``full`` ignores the
+#: setting (every label), the ``_stable`` variants use the stability
+#: options (see docs/results.md).
+METHODS = {
+    'supervised': ('supervised', ''),
+    'full': ('supervised', 'full'),
+    'ssl': ('ssl', ''),
+    'directmap': ('directmap', ''),
+    'directmap_stable': ('directmap', '_stable'),
+    'perceptualmap': ('perceptualmap', ''),
+    'perceptualmap_stable': ('perceptualmap', '_stable'),
+    'mtpsl': ('mtpsl', ''),
+    'mtpsl_stable': ('mtpsl', '_stable'),
+    'jtr': ('jtr', ''),
+    'jtr_stable': ('jtr', '_stable'),
+    'dgr': ('dgr', ''),
+    'dgr_stable': ('dgr', '_stable'),
+    'diffusionmtl': ('diffusionmtl', ''),
+}
+SETTINGS = ('onelabel', 'random')
+#: run-time options of every run (not part of the protocol)
+RUNTIME_OPTIONS = [
+    'train_dataloader.num_workers=0',
+    'train_dataloader.persistent_workers=False',
+    'val_dataloader.num_workers=0',
+    'val_dataloader.persistent_workers=False',
+    'test_dataloader.num_workers=0',
+    'test_dataloader.persistent_workers=False',
+    'default_hooks.visualization.draw=False',
+    'default_hooks.logger.interval=50',
+]
 
 
-def last_val_metrics(work_dir: str) -> Dict[str, float]:
-    """The last validation entry of the newest scalars.json in a work dir."""
-    runs = sorted(d for d in os.listdir(work_dir)
-                  if osp.isfile(osp.join(work_dir, d, 'vis_data',
-                                         'scalars.json')))
+def config_path(method: str, setting: str) -> str:
+    if method not in METHODS:
+        raise KeyError(f'unknown method {method!r}; known: {list(METHODS)}')
+    folder, suffix = METHODS[method]
+    name = 'synthetic_full.py' if suffix == 'full' else \
+        f'synthetic_{setting}{suffix}.py'
+    return osp.join('configs', folder, name)
+
+
+def run_key(method: str, setting: str) -> str:
+    """Folder of a run's summaries (``full`` is shared by the settings)."""
+    return osp.join('full' if method == 'full' else setting, method)
+
+
+def newest_log_dir(work_dir: str) -> str:
+    """The newest ``<timestamp>`` folder with a ``vis_data/scalars.json``."""
+    runs = sorted(d for d in os.listdir(work_dir) if osp.isfile(
+        osp.join(work_dir, d, 'vis_data', 'scalars.json')))
     if not runs:
-        raise FileNotFoundError(f'no vis_data/scalars.json in {work_dir}')
-    last = None
-    with open(osp.join(work_dir, runs[-1], 'vis_data', 'scalars.json')) as f:
-        for line in f:
-            entry = json.loads(line)
-            if 'semseg/mIoU' in entry:
-                last = entry
-    if last is None:
-        raise ValueError(f'{work_dir}: no validation metrics logged')
-    return last
+        raise FileNotFoundError(f'{work_dir}: no <timestamp>/vis_data/'
+                                'scalars.json')
+    return osp.join(work_dir, runs[-1])
 
 
-def run_one(method: str, setting: str, seed: int,
-            args) -> Optional[Dict[str, float]]:
-    """Train one run (or read its finished metrics); ``None`` when it is
-    missing and ``--skip-missing`` is set."""
-    work_dir = osp.join(args.work_root, f'{method}_{setting}_seed{seed}')
-    done = osp.join(work_dir, 'final_metrics.json')
-    if osp.isfile(done):
-        with open(done) as f:
-            return dict(json.load(f), seed=seed)
-    if args.skip_missing:
+def read_lines(path: str) -> List[dict]:
+    if not osp.isfile(path):
+        return []
+    with open(path, encoding='utf-8') as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def summarise(work_dir: str) -> dict:
+    """Validation curve (from the scalars) and diagnostics (from
+    ``RegularizerDiagnosticsHook``'s ``diagnostics.jsonl``) of a run."""
+    log_dir = newest_log_dir(work_dir)
+    curve = [{k: v for k, v in e.items() if '/' in k or k == 'step'}
+             for e in read_lines(osp.join(log_dir, 'vis_data',
+                                          'scalars.json'))
+             if any(k.endswith('/mIoU') for k in e)]
+    return dict(val_curve=curve, diagnostics=read_lines(
+        osp.join(log_dir, 'diagnostics.jsonl')))
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(
+            ['git', 'rev-parse', '--short', 'HEAD'], cwd=REPO_ROOT,
+            capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return 'unknown'
+
+
+def run_one(method: str, setting: str, seed: int, args) -> Optional[str]:
+    """Train and test one run and write its summary; returns its path
+    (None when it already exists)."""
+    out = osp.join(args.runs, run_key(method, setting), f'seed{seed}.json')
+    if osp.isfile(out):
         return None
-    cfg = osp.join(REPO_ROOT, 'configs', method, f'synthetic_{setting}.py')
-    options = [
-        f'randomness.seed={seed}', f'train_cfg.max_epochs={args.epochs}',
-        f'train_cfg.val_interval={args.epochs}',
-        f'param_scheduler.0.T_max={args.epochs}',
-        f'train_dataloader.dataset.num_images={args.num_train}',
-        f'val_dataloader.dataset.num_images={args.num_test}',
-        f'train_dataloader.num_workers={args.workers}',
-        f'val_dataloader.num_workers={args.workers}',
-        f'train_dataloader.persistent_workers={args.workers > 0}',
-        f'val_dataloader.persistent_workers={args.workers > 0}',
-        'default_hooks.visualization.draw=False',
-        'default_hooks.checkpoint.interval=-1',
-        'default_hooks.logger.interval=50'
-    ]
-    cmd = [sys.executable, osp.join(REPO_ROOT, 'tools', 'train.py'), cfg,
-           '--work-dir', work_dir, '--cfg-options'] + options
+    cfg = config_path(method, setting)
+    if not osp.isfile(osp.join(REPO_ROOT, cfg)):
+        raise FileNotFoundError(f'{cfg}: no config for method {method!r} '
+                                f'and setting {setting!r}')
+    work_dir = osp.join(args.work_root, run_key(method, setting),
+                        f'seed{seed}')
+    os.makedirs(work_dir, exist_ok=True)
+    options = [f'randomness.seed={seed}'] + RUNTIME_OPTIONS + \
+        list(args.extra_options)
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads),
+               MKL_NUM_THREADS=str(args.threads))
     t0 = time.time()
-    log = osp.join(args.work_root, f'{method}_{setting}_seed{seed}.log')
-    os.makedirs(args.work_root, exist_ok=True)
-    with open(log, 'w') as f:
-        subprocess.run(cmd, check=True, stdout=f, stderr=subprocess.STDOUT,
-                       env=dict(os.environ, OMP_NUM_THREADS=str(
-                           args.threads)))
-    metrics = last_val_metrics(work_dir)
-    metrics['train_minutes'] = (time.time() - t0) / 60
-    with open(done, 'w') as f:
-        json.dump(metrics, f, indent=1)
-    metrics['seed'] = seed
-    print(f'{method:>12} {setting:>8} seed {seed}: '
-          f'mIoU {metrics["semseg/mIoU"]:.2f} depth '
-          f'{metrics["depth/abs_err"]:.4f} normal '
-          f'{metrics["normal/mean"]:.2f} '
-          f'({metrics["train_minutes"]:.1f} min)', flush=True)
-    return metrics
+    with open(osp.join(work_dir, 'run.log'), 'w') as log:
+        subprocess.run(
+            [sys.executable, 'tools/train.py', cfg, '--work-dir', work_dir,
+             '--cfg-options'] + options, cwd=REPO_ROOT, env=env, check=True,
+            stdout=log, stderr=subprocess.STDOUT)
+        minutes = (time.time() - t0) / 60
+        with open(osp.join(work_dir, 'last_checkpoint')) as f:
+            ckpt = f.read().strip()
+        metrics = osp.join(work_dir, 'test_metrics.json')
+        subprocess.run(
+            [sys.executable, 'tools/test.py', cfg, ckpt, '--work-dir',
+             osp.join(work_dir, 'test'), '--out', metrics, '--cfg-options']
+            + options, cwd=REPO_ROOT, env=env, check=True, stdout=log,
+            stderr=subprocess.STDOUT)
+    with open(metrics) as f:
+        test = json.load(f)
+    summary = dict(
+        method=method, setting=setting, seed=seed, config=cfg,
+        cfg_options=options, commit=git_commit(),
+        train_minutes=round(minutes, 2), test=test,
+        **summarise(work_dir))
+    os.makedirs(osp.dirname(out), exist_ok=True)
+    tmp = out + '.tmp'
+    with open(tmp, 'w', encoding='utf-8') as f:
+        json.dump(summary, f, indent=1, sort_keys=True)
+    os.replace(tmp, out)
+    print(f'{method:>22} {setting:>8} seed {seed}: '
+          + ' '.join(f'{k} {test[k]:.4g}' for k in results_page.PRIMARY)
+          + f' ({minutes:.1f} min)', flush=True)
+    return out
 
 
-NOTES_MARKER = '<!-- notes: kept when the tables are regenerated -->'
+def cmd_run(args) -> None:
+    jobs = [(m, s, seed) for seed in args.seeds for s in args.settings
+            for m in args.methods
+            if not (m == 'full' and s != args.settings[0])]
+    failures = []
+
+    def work(job):
+        try:
+            run_one(*job, args)
+        except (subprocess.CalledProcessError, OSError, KeyError) as e:
+            failures.append((job, e))
+            print(f'FAILED {job}: {e}', flush=True)
+
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        list(pool.map(work, jobs))
+    if failures:
+        sys.exit(f'{len(failures)} run(s) failed; see their run.log under '
+                 f'{args.work_root}')
 
 
-def delta(m: Dict[str, float], base: Dict[str, float]) -> float:
-    terms = [(m[k] - base[k]) / base[k] * (1 if hi else -1)
-             for k, hi in PRIMARY.items()]
-    return 100 * float(np.mean(terms))
+def cmd_page(args) -> None:
+    runs = results_page.load_runs(args.runs)
+    results_page.write_page(runs, args.out, args.figures,
+                            ' '.join(sys.argv[1:]))
 
 
-def write_page(results, args) -> None:
-    lines = [
-        '# Results on the embedded synthetic benchmark', '',
-        'Produced by `python tools/analysis_tools/synthetic_results.py '
-        + ' '.join(sys.argv[1:]) + '`.', '',
-        f'Protocol: small MTAN SegNet (`configs/_base_/models/'
-        f'segnet_small.py`), {args.num_train} training scenes, '
-        f'{args.num_test} test scenes at 64x80, batch 8, Adam with '
-        f'cosine schedule, {args.epochs} epochs, CPU. The label mask is '
-        'fixed per setting (seed 0); the seeds vary initialisation, data '
-        'order and augmentation. Metrics are those of the final model on '
-        'the test split. Δ% (Maninis et al.) is over mIoU, depth abs err '
-        'and normal mean angle, against supervised MTL of the same '
-        'setting and seed, then averaged over seeds.', ''
-    ]
-    for setting in args.settings:
-        lines += [f'## {setting}', '',
-                  '| method | ' + ' | '.join(SHOWN) +
-                  ' | Δ% | min/run | seeds |',
-                  '|---|' + '---|' * (len(SHOWN) + 3)]
-        base = {r['seed']: r for r in results[setting]['supervised']}
-        for method in args.methods:
-            # Δ% needs supervised MTL of the same seed
-            runs = [r for r in results[setting][method] if r['seed'] in base]
-            if not runs:
-                continue
-            cells = []
-            for k in SHOWN:
-                v = np.array([r[k] for r in runs])
-                arrow = '↑' if HIGHER[k] else '↓'
-                cells.append(f'{v.mean():.3f} ± {v.std(ddof=1):.3f} '
-                             f'{arrow}' if len(v) > 1 else f'{v[0]:.3f}')
-            deltas = np.array([delta(r, base[r['seed']]) for r in runs])
-            minutes = np.mean([r['train_minutes'] for r in runs])
-            cells.append(f'{deltas.mean():+.2f} ± {deltas.std(ddof=1):.2f}'
-                         if len(deltas) > 1 else f'{deltas[0]:+.2f}')
-            cells.append(f'{minutes:.1f}')
-            seeds = ','.join(str(r['seed']) for r in runs)
-            lines.append(f'| {method} | ' + ' | '.join(cells) +
-                         f' | {seeds} |')
-        lines.append('')
-    text = '\n'.join(lines)
-    if osp.isfile(args.out):  # keep the hand-written discussion
-        with open(args.out, encoding='utf-8') as f:
-            old = f.read()
-        if NOTES_MARKER in old:
-            text += '\n' + old[old.index(NOTES_MARKER):]
-    with open(args.out, 'w', encoding='utf-8') as f:
-        f.write(text)
-    print(f'wrote {args.out}')
-
-
-def main() -> None:
+def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--methods', nargs='+',
-                   default=['supervised', 'ssl', 'mtpsl', 'jtr', 'dgr'])
-    p.add_argument('--settings', nargs='+', default=['onelabel', 'random'])
-    p.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
-    p.add_argument('--epochs', type=int, default=10)
-    p.add_argument('--num-train', type=int, default=300)
-    p.add_argument('--num-test', type=int, default=100)
-    p.add_argument('--workers', type=int, default=0)
-    p.add_argument('--threads', type=int, default=2)
-    p.add_argument('--work-root', default='work_dirs/synthetic_results')
-    p.add_argument('--out', default='docs/results.md')
-    p.add_argument('--skip-missing', action='store_true',
-                   help='only tabulate finished runs, train nothing')
-    args = p.parse_args()
-    if 'supervised' not in args.methods:
-        args.methods = ['supervised'] + args.methods
-    results: Dict[str, Dict[str, List]] = {}
-    for seed in args.seeds:  # seeds outermost: partial tables early
-        for setting in args.settings:
-            for method in args.methods:
-                run = run_one(method, setting, seed, args)
-                runs = results.setdefault(setting, {}).setdefault(method, [])
-                if run is not None:
-                    runs.append(run)
-        write_page(results, args)
+    sub = p.add_subparsers(dest='command', required=True)
+    run = sub.add_parser('run', help='train and test missing runs')
+    run.add_argument('--methods', nargs='+', default=['supervised', 'full'],
+                     choices=list(METHODS))
+    run.add_argument('--settings', nargs='+', default=list(SETTINGS),
+                     choices=list(SETTINGS))
+    run.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2, 3, 4])
+    run.add_argument('--jobs', type=int, default=1,
+                     help='runs at a time (one thread each by default)')
+    run.add_argument('--threads', type=int, default=1)
+    run.add_argument('--work-root', default='work_dirs/synthetic_results')
+    run.add_argument('--extra-options', nargs='*', default=[],
+                     help='more --cfg-options (recorded in the summary; '
+                     'for smoke tests, not for the results page)')
+    page = sub.add_parser('page', help='write the results page')
+    page.add_argument('--out', default='docs/results.md')
+    page.add_argument('--figures', default='docs/results')
+    for q in (run, page):
+        q.add_argument('--runs', default='docs/results/runs',
+                       help='folder of the per-run JSON summaries')
+    args = p.parse_args(argv)
+    args.runs = osp.abspath(args.runs)
+    if args.command == 'run':
+        args.work_root = osp.abspath(args.work_root)
+    return args
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    np.seterr(all='ignore')
+    dict(run=cmd_run, page=cmd_page)[args.command](args)
 
 
 if __name__ == '__main__':

@@ -2,7 +2,9 @@
 # `tasks` is filled in by the top-level config: model = dict(tasks=...).
 model = dict(
     type='MultiTaskModel',
-    data_preprocessor=dict(type='MultiTaskDataPreprocessor'),
+    # five 2x poolings: pad inputs to a multiple of 32 (labels padded as
+    # invalid, predictions cropped back); sizes that divide stay unpadded
+    data_preprocessor=dict(type='MultiTaskDataPreprocessor', size_divisor=32),
     backbone=dict(type='MTANSegNet', filters=(64, 128, 256, 512, 512)),
     heads=dict(type='ConvHead', in_channels=64, in_index=-1),
     feat_index=0,

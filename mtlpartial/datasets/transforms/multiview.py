@@ -1,5 +1,7 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
-from typing import List, Optional, Sequence
+import random
+from contextlib import contextmanager
+from typing import Iterator, List, Optional, Sequence
 
 import numpy as np
 from mmcv.transforms import BaseTransform, Compose
@@ -19,6 +21,30 @@ def view_copy(results: dict) -> dict:
     return out
 
 
+@contextmanager
+def derived_global_rng() -> Iterator[None]:
+    """Run a block on a random stream derived from the global ``random``
+    and ``np.random`` states, then restore them as they were.
+
+    The derived seed is a pure function of the current global states, so
+    the block is reproducible (and resumes exactly with the states), but
+    the global streams are not consumed: what is drawn after the block is
+    what would have been drawn without it.
+    """
+    py_state = random.getstate()
+    np_state = np.random.get_state()
+    words = [int(w) for w in np_state[1]] + [int(np_state[2])] + \
+        [int(w) for w in py_state[1]]
+    seed = np.random.SeedSequence(words).generate_state(1)[0]
+    random.seed(int(seed))
+    np.random.seed(int(seed))
+    try:
+        yield
+    finally:
+        random.setstate(py_state)
+        np.random.set_state(np_state)
+
+
 @TRANSFORMS.register_module()
 class MultiView(BaseTransform):
     """Make ``num_views`` augmented views of one sample (MTPSL / JTR).
@@ -30,6 +56,12 @@ class MultiView(BaseTransform):
     * ``nested=False``: every view, view 0 included, is
       ``view_transforms`` applied independently to the input (view boxes
       may then leave ``[0, 1]``).
+
+    Views ``v >= 1`` draw their random numbers from a stream derived from
+    the global one without consuming it (:func:`derived_global_rng`), so the
+    first view and the draws of later samples are the same whatever
+    ``num_views`` is: for a given seed, runs of methods with 1, 2 or 3 views
+    see the same view-0 augmentations (paired comparisons).
 
     The ground truth of the labelled tasks is transformed identically with
     each view; all views share the sample's label mask. Images become
@@ -75,11 +107,12 @@ class MultiView(BaseTransform):
         base_flip = bool(results.get('flip', False))
         if self.nested:
             views: List[dict] = [results]
-            for _ in range(1, self.num_views):
-                view = self._make_view(results)
-                if view is None:
-                    return None
-                views.append(view)
+            with derived_global_rng():
+                for _ in range(1, self.num_views):
+                    view = self._make_view(results)
+                    if view is None:
+                        return None
+                    views.append(view)
             boxes = [np.array(IDENTITY_BOX)]
             flips = [False]
             for view in views[1:]:
@@ -87,12 +120,15 @@ class MultiView(BaseTransform):
                 flips.append(bool(view['flip']))
             out = results
         else:
-            views = []
-            for _ in range(self.num_views):
-                view = self._make_view(results)
-                if view is None:
-                    return None
-                views.append(view)
+            views = [self._make_view(results)]
+            if views[0] is None:
+                return None
+            with derived_global_rng():
+                for _ in range(1, self.num_views):
+                    view = self._make_view(results)
+                    if view is None:
+                        return None
+                    views.append(view)
             ref_box, ref_flip = views[0]['crop_box'], views[0]['flip']
             boxes, flips = [], []
             for view in views:

@@ -1,9 +1,13 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
-"""Warn when a regularizer's joint space collapses."""
+"""Record the regularizers' diagnostics; warn when a joint space
+collapses."""
+import json
 import logging
 import math
+import os.path as osp
 from typing import Dict, Optional
 
+from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
@@ -50,7 +54,15 @@ class RegularizerDiagnosticsHook(Hook):
                          batch_idx: int,
                          data_batch=None,
                          outputs: Optional[dict] = None) -> None:
-        for key, value in (outputs or {}).items():
+        outputs = outputs or {}
+        record = {k: float(v) for k, v in outputs.items()
+                  if k.endswith(('.cos_gap', '.grad_ratio', 'grad_norm'))}
+        if record and is_main_process():
+            path = osp.join(runner.log_dir, 'diagnostics.jsonl')
+            with open(path, 'a', encoding='utf-8') as f:
+                f.write(json.dumps(dict(iter=runner.iter + 1, **record))
+                        + '\n')
+        for key, value in outputs.items():
             if not key.endswith('.cos_gap'):
                 continue
             name = key[:-len('.cos_gap')]

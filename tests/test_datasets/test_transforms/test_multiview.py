@@ -146,3 +146,36 @@ def test_multiview_errors():
     res['img'] = np.stack([res['img']] * 2)
     with pytest.raises(ValueError, match='already has views'):
         MultiView(num_views=2)(res)
+
+
+@pytest.mark.parametrize('nested', [True, False])
+def test_extra_views_do_not_consume_the_global_streams(nested):
+    """Paired seeds: view 0 of every sample, and everything drawn after a
+    sample, is the same with 1, 2 or 3 views."""
+    from mtlpartial.datasets.transforms import RandomScaleCrop
+    rsc = dict(type='RandomScaleCrop', scales=(1.0, 1.2, 1.5))
+
+    def run(num_views):
+        random.seed(3)
+        np.random.seed(3)
+        first = RandomScaleCrop(scales=(1.0, 1.2, 1.5))
+        mv = MultiView(num_views=num_views, view_transforms=[rsc],
+                       nested=nested)
+        out = []
+        for _ in range(4):
+            res = gradient_results()
+            if nested:
+                res = first(res)
+            res = mv(res)
+            out.append(res['img'][0])
+        return out, random.random(), np.random.rand()
+
+    one, *tail1 = run(1)
+    for v in (2, 3):
+        views, *tail = run(v)
+        assert tail == tail1
+        for a, b in zip(one, views):
+            np.testing.assert_array_equal(a, b)
+    # the extra views are reproducible and differ between samples
+    again, _, _ = run(3)
+    np.testing.assert_array_equal(again[2], run(3)[0][2])

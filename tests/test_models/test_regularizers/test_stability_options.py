@@ -1,6 +1,8 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
 """Stability options of the regularizers (warm-up, ramp-up, MTPSL full
 pairs, JTR Gumbel sampling) and the diagnostics."""
+import json
+
 import pytest
 import torch
 from mmengine.registry import init_default_scope
@@ -163,16 +165,46 @@ def test_cosine_gap():
     assert torch.isnan(cosine_gap(a, a, ids))
 
 
-def test_collapse_warning(monkeypatch):
+def test_collapse_warning(monkeypatch, tmp_path):
     messages = []
     monkeypatch.setattr(hook_mod, 'print_log',
                         lambda msg, **kw: messages.append(msg))
     hook = HOOKS.build(dict(type='RegularizerDiagnosticsHook',
                             threshold=0.01, patience=2))
-    runner = type('R', (), {'iter': 10})()
+    runner = type('R', (), {'iter': 10, 'log_dir': str(tmp_path)})()
     for gap in [0.5, 0.001, 0.002, 0.001, 0.5, 0.0, 0.0]:
         hook.after_train_iter(runner, 0, outputs={
             'jtr.cos_gap': torch.tensor(gap),
             'jtr.grad_ratio': torch.tensor(0.02), 'loss': torch.tensor(1.)})
     assert len(messages) == 2  # once per collapse episode
     assert 'regularizer "jtr"' in messages[0] and '0.02' in messages[0]
+    lines = (tmp_path / 'diagnostics.jsonl').read_text().splitlines()
+    assert len(lines) == 7
+    assert json.loads(lines[1]) == pytest.approx(
+        {'iter': 11, 'jtr.cos_gap': 0.001, 'jtr.grad_ratio': 0.02})
+
+
+@pytest.mark.parametrize('reg', NETWORK_REGS, ids=lambda r: r['type'])
+def test_regularizers_do_not_change_the_shared_initialisation(reg):
+    """Paired seeds: the backbone and heads start from the same weights
+    with and without a regularizer (and the RNG after building is the
+    same)."""
+    def init(regs):
+        torch.manual_seed(7)
+        model = MODELS.build(
+            dict(type='MultiTaskModel', tasks=DEMO_TASKS,
+                 backbone=dict(type='MTANSegNet',
+                               filters=(8, 8, 16, 16, 16)),
+                 heads=dict(type='ConvHead', in_channels=8),
+                 regularizers=regs))
+        model.init_weights()
+        return model, torch.rand(3)
+
+    plain, after_plain = init([])
+    with_reg, after_reg = init([reg])
+    shared = {k: v for k, v in with_reg.state_dict().items()
+              if not k.startswith('regularizers.')}
+    assert shared.keys() == plain.state_dict().keys()
+    for key, value in plain.state_dict().items():
+        assert torch.equal(value, shared[key]), key
+    assert torch.equal(after_plain, after_reg)

@@ -1,12 +1,30 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
-"""Helpers of ``MultiTaskModel``'s training step: the runner's progress
-(mmengine's message hub), the NaN guard and the cross-rank log sums."""
+"""Helpers of ``MultiTaskModel``: derived seeds, the crop of padded
+predictions, the runner's progress (mmengine's message hub), the NaN guard
+and the cross-rank log sums of the training step."""
+import hashlib
 from typing import Dict, Mapping, Optional
 
 import torch
 from mmengine.dist import all_reduce, get_world_size
 from mmengine.logging import MessageHub
 from torch import Tensor
+
+
+def derived_seed(seed: int, tag: str) -> int:
+    """A seed derived from ``seed`` and ``tag`` (stable across runs)."""
+    digest = hashlib.sha256(f'{int(seed)}:{tag}'.encode()).digest()
+    return int.from_bytes(digest[:8], 'little') % (2**63)
+
+
+def crop_to_image(preds: Dict[str, Tensor],
+                  metainfo: dict) -> Dict[str, Tensor]:
+    """Crop predictions of a padded batch (``size_divisor``) back to the
+    image size ``metainfo['img_shape']`` (padding is bottom/right)."""
+    if 'pad_shape' not in metainfo or 'img_shape' not in metainfo:
+        return preds
+    h, w = metainfo['img_shape'][:2]
+    return {t: p[..., :h, :w] for t, p in preds.items()}
 
 
 def runner_iter(default: int) -> int:

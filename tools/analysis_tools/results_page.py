@@ -1,0 +1,282 @@
+# Copyright (c) mtlpartial contributors. All rights reserved.
+"""Statistics, tables and figures of the synthetic results page.
+
+Used by ``synthetic_results.py page``; works on the per-run JSON summaries
+only (no training, no torch).
+"""
+import glob
+import json
+import math
+import os
+import os.path as osp
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+#: metrics of Δ% (Maninis et al.): True where higher is better
+PRIMARY = {'semseg/mIoU': True, 'depth/abs_err': False, 'normal/mean': False}
+NOTES_MARKER = '<!-- notes: kept when the tables are regenerated -->'
+#: order of the rows; the rest follow alphabetically
+ORDER = ['supervised', 'full', 'ssl', 'directmap', 'directmap_stable',
+         'perceptualmap', 'perceptualmap_stable', 'mtpsl', 'mtpsl_stable',
+         'jtr', 'jtr_stable', 'dgr', 'dgr_stable', 'diffusionmtl']
+
+
+def load_runs(folder: str) -> List[dict]:
+    """Every ``<folder>/<setting>/<method>/seed<k>.json`` summary."""
+    runs = []
+    for path in sorted(glob.glob(osp.join(folder, '*', '*', 'seed*.json'))):
+        with open(path, encoding='utf-8') as f:
+            runs.append(json.load(f))
+    return runs
+
+
+def delta_percent(metrics: Dict[str, float],
+                  base: Dict[str, float]) -> float:
+    """Δ% of ``metrics`` against ``base`` over :data:`PRIMARY`."""
+    terms = [(metrics[k] - base[k]) / base[k] * (1 if hi else -1)
+             for k, hi in PRIMARY.items()]
+    return 100.0 * float(np.mean(terms))
+
+
+def t_interval(values: Sequence[float]) -> Tuple[float, float, float]:
+    """Mean, sample std and 95% t-interval half-width (nan for n < 2)."""
+    v = np.asarray(values, dtype=float)
+    if v.size < 2:
+        return float(v.mean()) if v.size else math.nan, math.nan, math.nan
+    from scipy.stats import t
+    sd = float(v.std(ddof=1))
+    return float(v.mean()), sd, float(t.ppf(0.975, v.size - 1) * sd /
+                                      math.sqrt(v.size))
+
+
+def by_seed(runs: Sequence[dict], setting: str,
+            method: str) -> Dict[int, dict]:
+    """``{seed: run}`` of a method in a setting (``full`` in any)."""
+    want = 'full' if method == 'full' else setting
+    return {r['seed']: r for r in runs
+            if r['method'] == method and (r['setting'] == want or
+                                          method == 'full')}
+
+
+def paired_deltas(runs, setting: str, method: str,
+                  base: str = 'supervised') -> Dict[int, float]:
+    """Δ% of ``method`` against ``base`` for every seed both have."""
+    a, b = by_seed(runs, setting, method), by_seed(runs, setting, base)
+    return {s: delta_percent(a[s]['test'], b[s]['test'])
+            for s in sorted(set(a) & set(b))}
+
+
+def headroom(runs, setting: str) -> Optional[dict]:
+    """Full-label supervised against supervised of ``setting``: the gap,
+    its seed std and the object-class IoUs of the full-label runs."""
+    gaps = paired_deltas(runs, setting, 'full')
+    if not gaps:
+        return None
+    mean, sd, half = t_interval(list(gaps.values()))
+    full = list(by_seed(runs, setting, 'full').values())
+    ious = {}
+    for run in full:
+        for k, v in run['test'].items():
+            if '/IoU.' in k:
+                ious.setdefault(k.split('/IoU.')[1], []).append(v)
+    return dict(gap=mean, sd=sd, half=half, n=len(gaps),
+                ratio=mean / sd if sd and sd > 0 else math.nan,
+                ious={c: (float(np.mean(v)), float(np.min(v)))
+                      for c, v in ious.items()})
+
+
+def methods_of(runs: Sequence[dict]) -> List[str]:
+    names = {r['method'] for r in runs}
+    return [m for m in ORDER if m in names] + sorted(names - set(ORDER))
+
+
+def setting_table(runs, setting: str) -> List[str]:
+    room = headroom(runs, setting)
+    lines = ['| method | seeds | mIoU ↑ | depth abs err ↓ | normal mean ↓ '
+             '| Δ% vs supervised [95% CI] | share of the full-label gap '
+             '| min/run |', '|---|---|---|---|---|---|---|---|']
+    for method in methods_of(runs):
+        seeds = by_seed(runs, setting, method)
+        if not seeds:
+            continue
+        cells = [method, ','.join(str(s) for s in sorted(seeds))]
+        for key in PRIMARY:
+            mean, sd, _ = t_interval([r['test'][key] for r in
+                                      seeds.values()])
+            digits = 2 if key != 'depth/abs_err' else 4
+            cells.append(f'{mean:.{digits}f} ± {sd:.{digits}f}'
+                         if not math.isnan(sd) else f'{mean:.{digits}f}')
+        deltas = paired_deltas(runs, setting, method)
+        if method == 'supervised' or not deltas:
+            cells += ['0 (reference)' if method == 'supervised' else '', '']
+        else:
+            mean, _, half = t_interval(list(deltas.values()))
+            cells.append(f'{mean:+.2f} [{mean - half:+.2f}, '
+                         f'{mean + half:+.2f}]' if not math.isnan(half)
+                         else f'{mean:+.2f}')
+            share = mean / room['gap'] * 100 if room and method != 'full' \
+                else math.nan
+            cells.append('' if math.isnan(share) else f'{share:.0f}%')
+        minutes = np.mean([r['train_minutes'] for r in seeds.values()])
+        cells.append(f'{minutes:.1f}')
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return lines
+
+
+def headroom_lines(runs, settings: Sequence[str]) -> List[str]:
+    lines = []
+    for setting in settings:
+        room = headroom(runs, setting)
+        if room is None:
+            continue
+        ok = room['gap'] >= 15 and room['ratio'] >= 5
+        lines.append(
+            f'* **{setting}**: full-label supervised is Δ '
+            f'{room["gap"]:+.2f}% above {setting} supervised (seed std '
+            f'{room["sd"]:.2f}, {room["n"]} paired seeds, gap / std = '
+            f'{room["ratio"]:.1f}): {"met" if ok else "NOT met"} (needs '
+            '≥ +15% and ≥ 5x the std).')
+    full = headroom(runs, settings[0]) if settings else None
+    if full and full['ious']:
+        worst = ', '.join(f'{c} {m:.1f} (min {lo:.1f})'
+                          for c, (m, lo) in sorted(full['ious'].items()))
+        lines.append(f'* Full-label per-class test IoU, mean over seeds: '
+                     f'{worst}.')
+    return lines
+
+
+def diagnostics_lines(runs, settings: Sequence[str]) -> List[str]:
+    lines = ['| setting | method | grad ratio first / median / last | '
+             'cos gap first / min / last |', '|---|---|---|---|']
+    for setting in settings:
+        for method in methods_of(runs):
+            series = [r['diagnostics'] for r in
+                      by_seed(runs, setting, method).values()
+                      if r.get('diagnostics')]
+            if not series or method == 'full':
+                continue
+            cells = []
+            for suffix in ('.grad_ratio', '.cos_gap'):
+                rows = [[v for d in s for k, v in d.items()
+                         if k.endswith(suffix) and v == v] for s in series]
+                rows = [r for r in rows if r]
+                if not rows:
+                    cells.append('')
+                    continue
+                first = np.mean([r[0] for r in rows])
+                mid = np.mean([np.median(r) if suffix == '.grad_ratio'
+                               else np.min(r) for r in rows])
+                last = np.mean([r[-1] for r in rows])
+                cells.append(f'{first:.3g} / {mid:.3g} / {last:.3g}')
+            if any(cells):
+                lines.append(f'| {setting} | {method} | ' + ' | '.join(cells)
+                             + ' |')
+    return lines if len(lines) > 2 else []
+
+
+def plot_deltas(runs, settings: Sequence[str], path: str) -> None:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    methods = [m for m in methods_of(runs) if m != 'supervised']
+    fig, axes = plt.subplots(1, len(settings), squeeze=False,
+                             figsize=(5.5 * len(settings), 4.2))
+    for ax, setting in zip(axes[0], settings):
+        names, means, halves = [], [], []
+        for m in methods:
+            d = paired_deltas(runs, setting, m)
+            if d:
+                mean, _, half = t_interval(list(d.values()))
+                names.append(f'{m} (n={len(d)})')
+                means.append(mean)
+                halves.append(0.0 if math.isnan(half) else half)
+        y = np.arange(len(names))
+        colours = ['0.6' if n.startswith('full') else 'C0' for n in names]
+        ax.barh(y, means, xerr=halves, color=colours, capsize=3)
+        ax.axvline(0, color='k', lw=0.8)
+        ax.set_yticks(y, names)
+        ax.invert_yaxis()
+        ax.set_xlabel('Δ% vs supervised MTL (95% CI, paired seeds)')
+        ax.set_title(f'synthetic, {setting}')
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_curves(runs, setting: str, method: str, path: str) -> None:
+    """Per-task validation curves (mean ± std over seeds) of supervised
+    MTL and ``method``."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(PRIMARY), figsize=(4.2 * len(PRIMARY),
+                                                       3.4))
+    for ax, key in zip(axes, PRIMARY):
+        for name, colour in (('supervised', 'C0'), (method, 'C3'),
+                             ('full', '0.5')):
+            curves = [r['val_curve'] for r in
+                      by_seed(runs, setting, name).values()
+                      if r.get('val_curve')]
+            if not curves:
+                continue
+            n = min(len(c) for c in curves)
+            steps = [c.get('step', i + 1) for i, c in enumerate(
+                curves[0][:n])]
+            vals = np.array([[c[i][key] for i in range(n)] for c in curves])
+            mean, sd = vals.mean(0), vals.std(0)
+            ax.plot(steps, mean, color=colour, label=name)
+            ax.fill_between(steps, mean - sd, mean + sd, color=colour,
+                            alpha=0.2)
+        ax.set_title(key + (' ↑' if PRIMARY[key] else ' ↓'))
+        ax.set_xlabel('epoch (validation split)')
+    axes[0].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_page(runs: Sequence[dict], out: str, figures: str,
+               command: str) -> None:
+    settings = [s for s in ('onelabel', 'random')
+                if any(r['setting'] == s for r in runs)]
+    os.makedirs(figures, exist_ok=True)
+    rel = osp.relpath(figures, osp.dirname(osp.abspath(out)))
+    lines = ['# Results on the embedded synthetic benchmark', '',
+             'Written by `python tools/analysis_tools/synthetic_results.py '
+             f'{command}` from the per-run summaries in `{rel}/runs/` '
+             '(one JSON file per setting, method and seed). The protocol is '
+             'in docs/synthetic.md; metrics are those of the final model on '
+             'the **test** split, curves are on the validation split.', '',
+             '## Headroom', ''] + headroom_lines(runs, settings) + ['']
+    if settings:
+        plot_deltas(runs, settings, osp.join(figures, 'delta.png'))
+        lines += [f'![Δ% per method]({rel}/delta.png)', '']
+    for setting in settings:
+        lines += [f'## {setting}', ''] + setting_table(runs, setting) + ['']
+        best = max(((np.mean(list(d.values())), m) for m in methods_of(runs)
+                    if m not in ('supervised', 'full')
+                    for d in [paired_deltas(runs, setting, m)] if d),
+                   default=None)
+        if best is not None:
+            name = f'curves_{setting}.png'
+            plot_curves(runs, setting, best[1], osp.join(figures, name))
+            lines += [f'Validation curves, supervised vs the best '
+                      f'regularizer ({best[1]}):', '',
+                      f'![curves]({rel}/{name})', '']
+    diag = diagnostics_lines(runs, settings)
+    if diag:
+        lines += ['## Diagnostics', '', 'Regularizer / supervised gradient '
+                  'norm on the shared parameters and same-image minus '
+                  'cross-image cosine in the joint space, every '
+                  '`diagnostics_interval` iterations, mean over seeds.',
+                  ''] + diag + ['']
+    text = '\n'.join(lines)
+    if osp.isfile(out):
+        with open(out, encoding='utf-8') as f:
+            old = f.read()
+        if NOTES_MARKER in old:
+            text += '\n' + old[old.index(NOTES_MARKER):]
+    with open(out, 'w', encoding='utf-8') as f:
+        f.write(text)
+    print(f'wrote {out}')
