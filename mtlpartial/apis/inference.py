@@ -28,6 +28,7 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 
 from mtlpartial.datasets.transforms import PackMultiTaskInputs
+from mtlpartial.models.model_utils import crop_to_image
 from mtlpartial.registry import MODELS, TRANSFORMS
 from mtlpartial.structures import MultiTaskDataSample
 from mtlpartial.tasks import BaseTask
@@ -237,9 +238,11 @@ def predict_batch(model: nn.Module,
                   data: dict) -> List[MultiTaskDataSample]:
     """Predict a collated batch; every prediction at its input's size.
 
-    The model runs in ``tensor`` mode (its data preprocessor first); an
-    output whose size differs from the sample's ``ori_shape`` is resized by
-    the task spec before ``to_prediction``. Predictions are on the CPU.
+    The model runs in ``tensor`` mode (its data preprocessor first); the
+    padding of the preprocessor (``size_divisor``) is cropped, and an
+    output whose size still differs from the sample's ``ori_shape`` (a
+    ``Resize`` in the test pipeline) is resized by the task spec before
+    ``to_prediction``. Predictions are on the CPU.
     """
     samples = data['data_samples']
     batch = model.data_preprocessor(data, False)
@@ -251,6 +254,8 @@ def predict_batch(model: nn.Module,
         raise RuntimeError(f'{type(model).__name__} failed on inputs of '
                            f'size {size} ({samples[0].img_path} ...): {e}'
                            ) from e
+    # a padded batch (data_preprocessor.size_divisor): crop the padding
+    outputs = crop_to_image(outputs, batch['data_samples'][0].metainfo)
     b = len(samples)
     if any('ori_shape' not in s.metainfo for s in samples):
         raise ValueError('inference needs `ori_shape` in the packed '

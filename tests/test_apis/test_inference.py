@@ -125,12 +125,12 @@ def test_odd_sizes_come_back_at_their_own_size(model, tmp_path):
 def test_a_resizing_test_pipeline_is_undone(trained):
     cfg = Config.fromfile(trained[0])
     cfg.test_dataloader.dataset.pipeline = [
-        dict(type='Resize', size=(64, 80)), dict(type='PackMultiTaskInputs')]
+        dict(type='Resize', size=(64, 96)), dict(type='PackMultiTaskInputs')]
     resized_model = init_model(cfg, trained[1])
     img = np.random.default_rng(1).random((50, 70, 3)).astype(np.float32)
     pred = inference_model(resized_model, img)
-    # by hand: the model at 64x80, each task resized back, then decided
-    x = torch.from_numpy(resize_bilinear(img, (64, 80))).permute(2, 0, 1)
+    # by hand: the model at 64x96, each task resized back, then decided
+    x = torch.from_numpy(resize_bilinear(img, (64, 96))).permute(2, 0, 1)
     with torch.no_grad():
         out = resized_model(x[None], mode='tensor')
     for name, task in resized_model.tasks.items():

@@ -1,10 +1,14 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
 """tools/analysis_tools/benchmark.py: every mode runs and prints its table
 (tiny sizes; no timing is asserted)."""
+import json
 import os.path as osp
 import re
 import subprocess
 import sys
+
+import pytest
+import torch
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY = ['--size', '32', '32', '--batch-size', '2', '--iters', '1',
@@ -74,3 +78,39 @@ def test_profile_names_the_stages_of_each_method():
     shares = [int(re.sub('%', '', r[4])) for r in table
               if r[1] == 'jtr' and r[2] != '**step**']
     assert 95 <= sum(shares) <= 105
+
+
+def test_bf16_swaps_in_the_amp_wrappers_and_needs_cuda():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'benchmark', osp.join(ROOT, 'tools', 'analysis_tools',
+                              'benchmark.py'))
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    plain = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-4))
+    assert benchmark.with_dtype(plain, 'fp32') is plain
+    assert benchmark.with_dtype(plain, 'bf16') == dict(
+        plain, type='AmpOptimWrapper', dtype='bfloat16')
+    multi = dict(type='MultiTaskOptimWrapper', balancer=dict(type='MGDA'))
+    assert benchmark.with_dtype(multi, 'bf16')['type'] == \
+        'MultiTaskAmpOptimWrapper'
+    out = subprocess.run(
+        [sys.executable,
+         osp.join(ROOT, 'tools', 'analysis_tools', 'benchmark.py'),
+         '--sweep-k', '--dtype', 'bf16', '--device', 'cpu'],
+        capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert out.returncode == 2 and 'needs --device cuda' in out.stderr
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_bf16_sweep_on_gpu(tmp_path):
+    out = subprocess.run(
+        [sys.executable,
+         osp.join(ROOT, 'tools', 'analysis_tools', 'benchmark.py'),
+         '--sweep-k', '--ks', '2', '--dtype', 'bf16', '--json',
+         str(tmp_path / 'b.json'), *TINY[:-2], '--device', 'cuda'],
+        capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    rows = json.loads((tmp_path / 'b.json').read_text())['rows']
+    assert [r['method'] for r in rows] == ['supervised', 'mtpsl', 'jtr',
+                                           'dgr']

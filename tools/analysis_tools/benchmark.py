@@ -19,6 +19,12 @@ Four modes:
   ``mtl.task_losses``, ``mtl.reg.<name>``) and the rest of the step
   (backward and optimizer update), in ms and as a share of the step.
 
+``--dtype bf16`` runs every case under mmengine's ``AmpOptimWrapper``
+(``MultiTaskAmpOptimWrapper`` for the balancers) with ``dtype='bfloat16'``,
+as ``tools/train.py --amp`` does (CUDA only: mmengine's AMP wrappers refuse
+a CPU). ``--json PATH`` writes the table's rows (with images/s, the batch
+size over the median step time) and the settings to a JSON file.
+
 Peak memory: ``torch.cuda.max_memory_allocated`` on GPU; on CPU each case
 runs once more in a fresh subprocess and reports its peak resident size
 (``VmHWM``) during two training steps minus its size right after building
@@ -29,9 +35,12 @@ Examples:
     python tools/analysis_tools/benchmark.py --sweep-k --arch segnet \\
         --size 288 384 --batch-size 4 --device cuda     # NYUv2 protocol
     python tools/analysis_tools/benchmark.py --balancers
+    python tools/analysis_tools/benchmark.py --balancers --gradient-methods \\
+        --rep-grad --dtype bf16 --json bal.json
 """
 import argparse
 import copy
+import json
 import os
 import os.path as osp
 import statistics
@@ -122,8 +131,25 @@ def optim_wrapper_cfg(balancer: dict, rep_grad: bool = False) -> dict:
         balancer=balancer, rep_grad=rep_grad)
 
 
+#: the AMP counterpart of each optim wrapper (as ``tools/train.py --amp``)
+AMP_WRAPPERS = dict(MultiTaskOptimWrapper='MultiTaskAmpOptimWrapper')
+
+
+def with_dtype(optim_wrapper: dict, dtype: str) -> dict:
+    """``optim_wrapper`` for ``dtype`` (``'fp32'`` or ``'bf16'``): bf16
+    swaps in the AMP wrapper with ``dtype='bfloat16'``."""
+    if dtype == 'fp32':
+        return optim_wrapper
+    if dtype != 'bf16':
+        raise ValueError(f'--dtype: expected fp32 or bf16, got {dtype!r}')
+    kind = optim_wrapper.get('type', 'OptimWrapper')
+    if kind not in AMP_WRAPPERS:
+        raise ValueError(f'--dtype bf16: no AMP counterpart of {kind}')
+    return dict(optim_wrapper, type=AMP_WRAPPERS[kind], dtype='bfloat16')
+
+
 def build_case(tasks, reg: Optional[dict], arch: str, device: str,
-               optim_wrapper: Optional[dict] = None):
+               optim_wrapper: Optional[dict] = None, dtype: str = 'fp32'):
     f = ARCHS[arch]['filters']
     cfg = dict(
         type='MultiTaskModel', tasks=tasks,
@@ -133,7 +159,7 @@ def build_case(tasks, reg: Optional[dict], arch: str, device: str,
     model = MODELS.build(cfg).to(device)
     model.train()
     ow_cfg = optim_wrapper or optim_wrapper_cfg(dict(type='EW'))
-    ow = build_optim_wrapper(model, copy.deepcopy(ow_cfg))
+    ow = build_optim_wrapper(model, with_dtype(copy.deepcopy(ow_cfg), dtype))
     return model, ow
 
 
@@ -160,7 +186,7 @@ def measure_memory(case: dict, args) -> float:
     """
     if args.device.startswith('cuda'):
         model, ow = build_case(case['tasks'], case['reg'], args.arch,
-                               args.device, case['ow'])
+                               args.device, case['ow'], args.dtype)
         data = make_batch(case['tasks'], args.batch_size, model.num_views,
                           *args.size, case['setting'])
         time_steps(model, ow, data, 1, args.device)
@@ -169,7 +195,6 @@ def measure_memory(case: dict, args) -> float:
         torch.cuda.reset_peak_memory_stats()
         time_steps(model, ow, data, 1, args.device)
         return (torch.cuda.max_memory_allocated() - base) / 2**20
-    import json
     import subprocess
     payload = json.dumps(dict(case, arch=args.arch, size=args.size,
                               batch_size=args.batch_size))
@@ -181,7 +206,6 @@ def measure_memory(case: dict, args) -> float:
 
 def memory_case_main(payload: str) -> None:
     """Child process of :func:`measure_memory` (CPU)."""
-    import json
     case = json.loads(payload)
     init_default_scope('mtlpartial')
     torch.manual_seed(0)
@@ -212,7 +236,8 @@ def run_cases(cases: Dict[str, tuple], data_for, args) -> Dict[str, dict]:
     rounds. ``cases``: name -> (tasks, reg, optim_wrapper)."""
     built, out = {}, {}
     for name, (tasks, reg, ow_cfg) in cases.items():
-        model, ow = build_case(tasks, reg, args.arch, args.device, ow_cfg)
+        model, ow = build_case(tasks, reg, args.arch, args.device, ow_cfg,
+                               args.dtype)
         data = data_for(tasks, model.num_views)
         time_steps(model, ow, data, args.warmup, args.device)
         mem = float('nan')
@@ -228,17 +253,42 @@ def run_cases(cases: Dict[str, tuple], data_for, args) -> Dict[str, dict]:
                                              args.device)
     for res in out.values():
         res['time'] = statistics.median(res['times'])
+        res['images_per_s'] = args.batch_size / res['time']
     return out
+
+
+def ratio_row(res: dict, base: dict, **keys) -> dict:
+    """One JSON row: times in seconds, memory in MiB, ratios to ``base``."""
+    return dict(
+        keys, time_s=res['time'], time_ratio=res['time'] / base['time'],
+        mem_mib=res['mem'], mem_ratio=res['mem'] / max(base['mem'], 1e-9),
+        images_per_s=res['images_per_s'])
+
+
+def write_json(args, mode: str, rows: List[dict], **settings) -> None:
+    """``--json``: the rows and the settings they were measured with
+    (``settings`` overrides; NaN memory, i.e. ``--no-memory``, is null)."""
+    if not args.json:
+        return
+    rows = [{k: None if isinstance(v, float) and v != v else v
+             for k, v in r.items()} for r in rows]
+    meta = {k: getattr(args, k) for k in (
+        'arch', 'size', 'batch_size', 'device', 'dtype', 'setting',
+        'rep_grad', 'ks', 'iters', 'rounds', 'warmup')}
+    meta.update(settings)
+    with open(args.json, 'w') as f:
+        json.dump(dict(mode=mode, settings=meta, rows=rows), f, indent=1)
 
 
 def sweep_k(args) -> None:
     h, w = args.size
     print(f'# K sweep: arch={args.arch}, {h}x{w}, batch {args.batch_size}, '
-          f'device {args.device}, {args.setting}; median step time, ratio '
-          'to supervised MTL measured in the same run\n')
+          f'device {args.device}, {args.dtype}, {args.setting}; median step '
+          'time, ratio to supervised MTL measured in the same run\n')
     print('| K | method | step (ms) | x supervised | peak mem (MiB) '
-          '| x supervised |')
-    print('|---|---|---|---|---|---|')
+          '| x supervised | images/s |')
+    print('|---|---|---|---|---|---|---|')
+    rows = []
     for k in args.ks:
         tasks = make_tasks(k)
         cases = {m: (tasks, method_cfg(m, args.arch), None)
@@ -254,9 +304,12 @@ def sweep_k(args) -> None:
         base = res['supervised']
         for m in args.methods:
             r = res[m]
+            rows.append(ratio_row(r, base, k=k, method=m))
             print(f'| {k} | {m} | {r["time"] * 1e3:.1f} | '
                   f'{r["time"] / base["time"]:.2f} | {r["mem"]:.0f} | '
-                  f'{r["mem"] / max(base["mem"], 1e-9):.2f} |', flush=True)
+                  f'{r["mem"] / max(base["mem"], 1e-9):.2f} | '
+                  f'{r["images_per_s"]:.1f} |', flush=True)
+    write_json(args, 'sweep_k', rows)
 
 
 def profile_step(model, ow, data, device: str) -> Dict[str, float]:
@@ -298,7 +351,7 @@ def profile_mode(args) -> None:
         tasks = make_tasks(k)
         for m in args.methods:
             model, ow = build_case(tasks, method_cfg(m, args.arch),
-                                   args.arch, args.device)
+                                   args.arch, args.device, dtype=args.dtype)
             data = make_batch(tasks, args.batch_size, model.num_views, h, w,
                               args.setting)
             time_steps(model, ow, data, args.warmup, args.device)
@@ -324,6 +377,11 @@ def balancers(args) -> None:
     h, w = args.size
     tasks = make_tasks(args.ks[0])
     names = args.balancer_names or sorted(BALANCERS.module_dict)
+    if args.gradient_methods:
+        from mtlpartial.engine.balancers.base_balancer import \
+            BaseGradientBalancer
+        names = [n for n in names
+                 if issubclass(BALANCERS.get(n), BaseGradientBalancer)]
     cases = {'plain': (tasks, None, None)}
     for name in names:
         cases[name] = (tasks, None, optim_wrapper_cfg(
@@ -337,13 +395,19 @@ def balancers(args) -> None:
     res = run_cases(cases, data_for, args)
     base = res['plain']
     print(f'# balancers: K={args.ks[0]}, arch={args.arch}, {h}x{w}, batch '
-          f'{args.batch_size}, rep_grad={args.rep_grad}, {args.device}\n')
-    print('| method | step (ms) | x plain | peak mem (MiB) | x plain |')
-    print('|---|---|---|---|---|')
+          f'{args.batch_size}, rep_grad={args.rep_grad}, {args.device}, '
+          f'{args.dtype}\n')
+    print('| method | step (ms) | x plain | peak mem (MiB) | x plain '
+          '| images/s |')
+    print('|---|---|---|---|---|---|')
+    rows = []
     for name, r in res.items():
+        rows.append(ratio_row(r, base, k=args.ks[0], method=name))
         print(f'| {name} | {r["time"] * 1e3:.1f} | '
               f'{r["time"] / base["time"]:.2f} | {r["mem"]:.0f} | '
-              f'{r["mem"] / max(base["mem"], 1e-9):.2f} |', flush=True)
+              f'{r["mem"] / max(base["mem"], 1e-9):.2f} | '
+              f'{r["images_per_s"]:.1f} |', flush=True)
+    write_json(args, 'balancers', rows, setting='full')
 
 
 def config_mode(args) -> None:
@@ -357,7 +421,7 @@ def config_mode(args) -> None:
     cfg.train_dataloader.persistent_workers = False
     runner = Runner.from_cfg(cfg)
     model = runner.model.to(args.device)
-    ow = runner.build_optim_wrapper(cfg.optim_wrapper)
+    ow = runner.build_optim_wrapper(with_dtype(cfg.optim_wrapper, args.dtype))
     data = next(iter(runner.build_dataloader(cfg.train_dataloader)))
     time_steps(model, ow, data, args.warmup, args.device)
     base = torch.cuda.memory_allocated() if args.device.startswith(
@@ -385,6 +449,11 @@ def parse_args():
     p.add_argument('--profile', action='store_true')
     p.add_argument('--balancer-names', nargs='+')
     p.add_argument('--rep-grad', action='store_true')
+    p.add_argument('--gradient-methods', action='store_true',
+                   help='--balancers: only the gradient methods')
+    p.add_argument('--dtype', default='fp32', choices=['fp32', 'bf16'],
+                   help='bf16: AMP optim wrappers with dtype=bfloat16 (CUDA)')
+    p.add_argument('--json', help='also write the rows to this JSON file')
     p.add_argument('--ks', nargs='+', type=int, default=[2, 3, 4, 5, 6, 7])
     p.add_argument('--methods', nargs='+', default=list(METHODS),
                    choices=METHODS)
@@ -405,6 +474,9 @@ def parse_args():
     args = p.parse_args()
     if 'supervised' not in args.methods:
         args.methods = ['supervised'] + args.methods
+    if args.dtype == 'bf16' and not args.device.startswith('cuda'):
+        p.error('--dtype bf16 needs --device cuda: mmengine\'s AMP optim '
+                'wrappers refuse to run on a CPU')
     return args
 
 
