@@ -132,7 +132,9 @@ def optim_wrapper_cfg(balancer: dict, rep_grad: bool = False) -> dict:
 
 
 #: the AMP counterpart of each optim wrapper (as ``tools/train.py --amp``)
-AMP_WRAPPERS = dict(MultiTaskOptimWrapper='MultiTaskAmpOptimWrapper')
+AMP_WRAPPERS = dict(
+    OptimWrapper='AmpOptimWrapper',
+    MultiTaskOptimWrapper='MultiTaskAmpOptimWrapper')
 
 
 def with_dtype(optim_wrapper: dict, dtype: str) -> dict:
