@@ -5,6 +5,7 @@ import json
 
 import pytest
 import torch
+from mmengine.logging import MessageHub
 from mmengine.registry import init_default_scope
 
 from mtlpartial.engine.hooks import regularizer_diagnostics_hook as hook_mod
@@ -25,6 +26,14 @@ NETWORK_REGS = [
     dict(type='DGR'),
 ]
 LABELLED = [('semseg', ), ('depth', 'normal'), ('normal', )]
+
+
+@pytest.fixture(autouse=True)
+def no_runner_iteration():
+    """Without a runner the model's own step count is the iteration: a
+    fresh message hub, so that no 'iter' left by an earlier test's runner
+    is read instead."""
+    MessageHub.get_instance(f'test_stability_options-{id(object())}')
 
 
 def build_model(reg, **train_cfg):
