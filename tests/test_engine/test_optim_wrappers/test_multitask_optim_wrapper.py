@@ -333,3 +333,29 @@ def test_amp_wrapper_matches_fp32():
     clone.step(amp, x, y, labelled)
     for pa, pb in zip(model.parameters(), clone.parameters()):
         torch.testing.assert_close(pa, pb, rtol=1e-5, atol=1e-6)
+
+
+def test_constructor_sizes_the_balancer_and_its_param_group():
+    init_default_scope('mtlpartial')
+    model = new_model()
+    cfg = dict(type='MultiTaskOptimWrapper',
+               constructor='MultiTaskOptimWrapperConstructor',
+               optimizer=dict(type='SGD', lr=0.1, weight_decay=1e-4),
+               balancer=dict(type='Uncertainty'))
+    wrapper = build_optim_wrapper(model, copy.deepcopy(cfg))
+    assert wrapper.balancer.num_tasks == len(model.task_names)
+    group = wrapper.optimizer.param_groups[-1]
+    assert group['params'] == [wrapper.balancer.log_vars]
+    assert group['lr'] == 0.1 and group['weight_decay'] == 0.0
+    cfg['paramwise_cfg'] = dict(
+        custom_keys=dict(balancer=dict(lr_mult=2.5, decay_mult=1.0)))
+    group = build_optim_wrapper(
+        new_model(), cfg).optimizer.param_groups[-1]
+    assert group['lr'] == pytest.approx(0.25)
+    assert group['weight_decay'] == pytest.approx(1e-4)
+    # gradient methods get the shared parameters from the model
+    wrapper = build(model, dict(type='PCGrad'))
+    assert [id(p) for p in wrapper.shared_params] == \
+        [id(p) for p in model.shared_parameters()]
+    with pytest.raises(KeyError, match='num_tasks'):
+        build(model, dict(type='EW', num_tasks=3))
