@@ -109,10 +109,7 @@ def main() -> None:
 
     if args.amp:
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if optim_wrapper in ('OptimWrapper', 'AmpOptimWrapper'):
-            cfg.optim_wrapper.type = 'AmpOptimWrapper'
-            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-        elif optim_wrapper == 'MultiTaskOptimWrapper':
+        if optim_wrapper == 'MultiTaskOptimWrapper':
             cfg.optim_wrapper.type = 'MultiTaskAmpOptimWrapper'
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
         else:

@@ -5,5 +5,4 @@ _base_ = ['../supervised/synthetic_onelabel.py']
 optim_wrapper = dict(
     type='MultiTaskOptimWrapper',
     balancer=dict(type='FAMO'),
-    rep_grad=False,
-    num_tasks=3)
+    rep_grad=False)

@@ -5,5 +5,4 @@ _base_ = ['../supervised/nyuv2_random.py']
 optim_wrapper = dict(
     type='MultiTaskOptimWrapper',
     balancer=dict(type='IMTLG'),
-    rep_grad=False,
-    num_tasks=3)
+    rep_grad=False)

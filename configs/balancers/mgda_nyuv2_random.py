@@ -5,5 +5,4 @@ _base_ = ['../supervised/nyuv2_random.py']
 optim_wrapper = dict(
     type='MultiTaskOptimWrapper',
     balancer=dict(type='MGDA'),
-    rep_grad=True,
-    num_tasks=3)
+    rep_grad=True)

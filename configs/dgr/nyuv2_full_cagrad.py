@@ -6,4 +6,4 @@ train_dataloader = dict(dataset=dict(partial_labels=partial_labels))
 val_evaluator = dict(baseline=None)
 test_evaluator = val_evaluator
 optim_wrapper = dict(
-    type='MultiTaskOptimWrapper', balancer=dict(type='CAGrad'), num_tasks=3)
+    type='MultiTaskOptimWrapper', balancer=dict(type='CAGrad'))

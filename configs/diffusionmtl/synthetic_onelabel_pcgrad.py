@@ -2,5 +2,4 @@
 # loss_<task> (final + preliminary term) is one row of the balancer; the
 # shared parameters are the backbone and the fusion neck.
 _base_ = ['./synthetic_onelabel.py']
-optim_wrapper = dict(
-    type='MultiTaskOptimWrapper', balancer=dict(type='PCGrad'), num_tasks=3)
+optim_wrapper = dict(balancer=dict(type='PCGrad'))

@@ -2,4 +2,4 @@
 # combined (regularizer terms are not subject to balancing).
 _base_ = ['./nyuv2_random.py']
 optim_wrapper = dict(
-    type='MultiTaskOptimWrapper', balancer=dict(type='NashMTL'), num_tasks=3)
+    type='MultiTaskOptimWrapper', balancer=dict(type='NashMTL'))

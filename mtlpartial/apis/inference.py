@@ -28,7 +28,7 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 
 from mtlpartial.datasets.transforms import PackMultiTaskInputs
-from mtlpartial.models.multitask_model import crop_to_image
+from mtlpartial.models.model_utils import crop_to_image
 from mtlpartial.registry import MODELS, TRANSFORMS
 from mtlpartial.structures import MultiTaskDataSample
 from mtlpartial.tasks import BaseTask

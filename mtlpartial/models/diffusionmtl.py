@@ -17,6 +17,7 @@ from torch.profiler import record_function
 from mtlpartial.registry import MODELS
 from mtlpartial.structures import MultiTaskBatch
 from .diffusion import MTDNet
+from .loss_normalizer import LossNormalizer
 from .multitask_model import MultiTaskModel
 
 
@@ -127,7 +128,7 @@ class DiffusionMTL(MultiTaskModel):
 
     # ---------------------------------------------------------- training
     def decode_and_supervise(self, feats: Tuple[Tensor, ...], size,
-                             batch: MultiTaskBatch
+                             batch: MultiTaskBatch, norm: LossNormalizer
                              ) -> Tuple[List[Dict[str, Tensor]], dict]:
         """Preliminary + denoised predictions and the task losses (see the
         class docstring)."""
@@ -155,7 +156,8 @@ class DiffusionMTL(MultiTaskModel):
                     continue
                 prelim = self.finish(t, prelim_preds[t][rows[t]], size)
                 losses[f'loss_{t}'] = self.loss_scale * (
-                    self.task_loss(t, final[t], batch, 0, labelled_only=True)
+                    self.task_loss(t, final[t], batch, norm, 0,
+                                   labelled_only=True)
                     + self.prelim_loss_weight * self.task_loss(
-                        t, prelim, batch, 0, labelled_only=True))
+                        t, prelim, batch, norm, 0, labelled_only=True))
         return preds, losses

@@ -1,52 +1,41 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
 """The multi-task dense prediction model."""
 import copy
-import hashlib
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.dist import is_distributed
 from mmengine.model import BaseModel, ModuleDict, ModuleList
 from mmengine.optim import OptimWrapper
 from torch import Tensor
 from torch.profiler import record_function
 
 from mtlpartial.registry import MODELS
-from mtlpartial.structures import MultiTaskBatch
+from mtlpartial.structures import MultiTaskBatch, MultiTaskLosses
 from mtlpartial.tasks import BaseTask, build_tasks
-from mtlpartial.utils.dist_utils import all_reduce_grads, global_sum
 from .diagnostics import gradient_norm_ratios
+from .loss_normalizer import NORMALIZATIONS, LossNormalizer
 from .regularizers import BaseRegularizer, RegularizerContext
-
-NORMALIZATIONS = ('image', 'batch', 'task')
-
-
-def derived_seed(seed: int, tag: str) -> int:
-    """A seed derived from ``seed`` and ``tag`` (stable across runs)."""
-    digest = hashlib.sha256(f'{int(seed)}:{tag}'.encode()).digest()
-    return int.from_bytes(digest[:8], 'little') % (2**63)
-
-
-def crop_to_image(preds: Dict[str, Tensor],
-                  metainfo: dict) -> Dict[str, Tensor]:
-    """Crop predictions of a padded batch (``size_divisor``) back to the
-    image size ``metainfo['img_shape']`` (padding is bottom/right)."""
-    if 'pad_shape' not in metainfo or 'img_shape' not in metainfo:
-        return preds
-    h, w = metainfo['img_shape'][:2]
-    return {t: p[..., :h, :w] for t, p in preds.items()}
+from .model_utils import (check_finite_losses, crop_to_image, derived_seed,
+                          reduce_log_vars, runner_iter, runner_iters_per_epoch)
 
 
 @MODELS.register_module()
 class MultiTaskModel(BaseModel):
     """A shared backbone (+ optional neck) with one head per task.
 
-    Modes: ``loss`` (dict of per-task and regularizer losses), ``predict``
-    (data samples with ``pred_<task>``) and ``tensor`` (dict of activated
-    predictions).
+    Modes: ``loss`` (:class:`~mtlpartial.structures.MultiTaskLosses`: the
+    per-task and regularizer losses, the active tasks and the shared
+    representation; a read-only loss dict too), ``predict`` (data samples
+    with ``pred_<task>``) and ``tensor`` (dict of activated predictions).
+
+    ``train_step`` hands the losses to ``MultiTaskOptimWrapper``'s
+    ``update_multitask``, the only training-step path (build the wrapper
+    with ``constructor='MultiTaskOptimWrapperConstructor'``, which reads
+    the structure of the model once: ``task_names`` and
+    ``shared_parameters()``).
 
     Losses are computed from the labelled (image, task) pairs only; see
     docs/design.md "Loss normalisation". With ``normalize='image'`` (the
@@ -165,10 +154,8 @@ class MultiTaskModel(BaseModel):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(derived_seed(torch.initial_seed(), 'setup'))
             for reg in self.regularizers:
-                reg.setup(self)
+                reg.setup(self.tasks, self.heads)
         self.num_views = max([1] + [r.num_views for r in self.regularizers])
-        self._shared_rep: List[Tensor] = []
-        self.task_active: Optional[Tensor] = None
         self._iter = 0
 
     # ------------------------------------------------------------ structure
@@ -183,21 +170,17 @@ class MultiTaskModel(BaseModel):
             params += list(self.neck.parameters())
         return [p for p in params if p.requires_grad]
 
-    def shared_representation(self) -> List[Tensor]:
-        """The shared features the heads consumed in the last ``loss``
-        forward (with graph).
+    def head_input_indices(self, num_feats: int) -> List[int]:
+        """Indices of the backbone (neck) outputs the heads read.
 
-        Only the outputs selected by the heads' ``in_index`` (all outputs
-        when a head does not declare one): a backbone may return nested
+        They form the shared representation of rep-grad updates
+        (``MultiTaskLosses.shared_representation``): all outputs when a
+        head does not declare an ``in_index``. A backbone may return nested
         features (MTAN SegNet returns the bottleneck *and* the decoder
         output computed from it), and a rep-grad update that also took the
         bottleneck's total gradient would count the task gradients of the
         encoder twice.
         """
-        return [t for t in self._shared_rep if t.requires_grad]
-
-    def head_input_indices(self, num_feats: int) -> List[int]:
-        """Indices of the backbone (neck) outputs the heads read."""
         used = set()
         for head in self.heads.values():
             index = getattr(head, 'in_index', None)
@@ -265,18 +248,9 @@ class MultiTaskModel(BaseModel):
                            'predict and tensor mode')
 
     # ----------------------------------------------------------------- loss
-    def _normalizers(self, batch: MultiTaskBatch) -> Tuple[Tensor, Tensor]:
-        """Global batch size and per-task labelled counts ``(K,)``."""
-        counts = torch.cat([
-            batch.labelled.new_tensor([batch.batch_size], dtype=torch.float),
-            batch.labelled.float().sum(0)
-        ])
-        if is_distributed():
-            counts = global_sum(counts)
-        return counts[0], counts[1:]
-
     def task_loss(self, task: str, pred: Tensor, batch: MultiTaskBatch,
-                  view: int = 0, labelled_only: bool = False) -> Tensor:
+                  norm: LossNormalizer, view: int = 0,
+                  labelled_only: bool = False) -> Tensor:
         """Normalised loss of ``task`` for ``pred`` ``(B, C, H, W)``.
 
         Only the samples labelled for ``task`` enter (``labelled_only``:
@@ -293,20 +267,10 @@ class MultiTaskModel(BaseModel):
         per_sample = spec.loss(pred if labelled_only else pred[target.index],
                                target.data)
         k = self.task_names.index(task)
-        if self.normalize == 'image':
-            weights = 1.0 / batch.labelled[target.index].sum(1).float()
-            total = (per_sample * weights).sum() / self._norm_batch
-        elif self.normalize == 'batch':
-            total = per_sample.sum() / self._norm_batch
-        else:
-            total = per_sample.sum() / self._norm_tasks[k].clamp(min=1)
-        return spec.loss_weight * total
+        return spec.loss_weight * norm.task_total(k, per_sample,
+                                                  target.index)
 
-    def sample_mean(self, values: Tensor) -> Tensor:
-        """Global-batch mean of per-sample terms ``(B,)``."""
-        return values.sum() / self._norm_batch
-
-    def loss(self, inputs: Tensor, batch: MultiTaskBatch) -> Dict[str, Tensor]:
+    def loss(self, inputs: Tensor, batch: MultiTaskBatch) -> MultiTaskLosses:
         if not isinstance(batch, MultiTaskBatch):
             raise TypeError('MultiTaskModel.loss expects a MultiTaskBatch; '
                             'use MultiTaskDataPreprocessor')
@@ -318,74 +282,75 @@ class MultiTaskModel(BaseModel):
                 f'{batch.num_views}; add dict(type=\'MultiView\', '
                 f'num_views={self.num_views}, ...) to the train pipeline')
         inputs = inputs[:b * self.num_views]
-        self._norm_batch, self._norm_tasks = self._normalizers(batch)
-        self.task_active = self._norm_tasks > 0
+        norm = LossNormalizer.from_labelled(self.normalize, batch.labelled)
         # record_function scopes name the stages in torch.profiler traces
         # (tools/analysis_tools/benchmark.py --profile)
         with record_function('mtl.backbone'):
             feats = self.extract_feat(inputs)
-        self._shared_rep = [
-            feats[i] for i in self.head_input_indices(len(feats))
-        ]
         size = inputs.shape[-2:]
-        preds, losses = self.decode_and_supervise(feats, size, batch)
-        it = self.current_iter()
+        views = range(self.num_views)
+        preds, task_terms = self.decode_and_supervise(feats, size, batch,
+                                                      norm)
+        task_losses = [task_terms[f'loss_{t}'] for t in self.tasks]
+        it = runner_iter(default=self._iter)
         diagnose = self.diagnostics_due(it)
+        reg_losses: Dict[str, Tensor] = OrderedDict()
+        log_values: Dict[str, Tensor] = OrderedDict()
         if self.regularizers:
-            head_inputs = [tuple(f[v * b:(v + 1) * b] for f in feats)
-                           for v in range(self.num_views)]
+            head_inputs = [
+                tuple(f[v * b:(v + 1) * b] for f in feats) for v in views
+            ]
             ctx = RegularizerContext(
                 tasks=self.tasks,
                 batch=batch,
                 preds=preds,
                 feats=[h[self.feat_index] for h in head_inputs],
                 head_inputs=head_inputs,
-                task_loss=lambda t, p, v: self.task_loss(t, p, batch, v),
-                sample_mean=self.sample_mean,
+                task_loss=lambda t, p, v: self.task_loss(t, p, batch, norm, v),
+                sample_mean=norm.sample_mean,
                 iter=it,
-                iters_per_epoch=self.iters_per_epoch(),
+                iters_per_epoch=runner_iters_per_epoch(),
                 diagnostics=diagnose,
-                heads=dict(self.heads),
                 head_forward=lambda t, head, x: self.head_forward(
-                    t, head, x, size))
+                    t, head, x, size),
+                images=[
+                    self.data_preprocessor.denormalize(
+                        inputs[v * b:(v + 1) * b]) for v in views
+                ])
             for reg in self.regularizers:
                 with record_function(f'mtl.reg.{reg.name}'):
                     terms = reg.regularize(ctx)
                 for key, value in terms.items():
-                    losses[f'{reg.name}.{key}'] = value
+                    # loss terms are trained; other entries (diagnostics
+                    # such as cos_gap) are logged
+                    out = reg_losses if 'loss' in key else log_values
+                    out[f'{reg.name}.{key}'] = value
         if diagnose:
-            losses.update(
-                gradient_norm_ratios(losses, self.task_names,
+            log_values.update(
+                gradient_norm_ratios({**task_terms, **reg_losses},
+                                     self.task_names,
                                      [r.name for r in self.regularizers],
                                      self.shared_parameters()))
-        return losses
-
-    def diagnostics_due(self, it: int) -> bool:
-        """Whether this iteration logs diagnostics
-        (``train_cfg.diagnostics_interval`` > 0)."""
-        interval = self.diagnostics_interval
-        return interval > 0 and it % interval == 0
-
-    @staticmethod
-    def iters_per_epoch() -> Optional[float]:
-        """Iterations per epoch of an epoch-based train loop (from the
-        runner's message hub), None otherwise."""
-        from mmengine.logging import MessageHub
-        hub = MessageHub.get_current_instance()
-        if hub is None:
-            return None
-        max_iters = hub.get_info('max_iters')
-        max_epochs = hub.get_info('max_epochs')
-        if not max_iters or not max_epochs or int(max_epochs) <= 1:
-            return None
-        return float(max_iters) / float(max_epochs)
+        return MultiTaskLosses(
+            task_names=self.task_names,
+            task_losses=task_losses,
+            task_active=norm.task_active.cpu(),
+            regularizer_losses=reg_losses,
+            shared_representation=[
+                feats[i] for i in self.head_input_indices(len(feats))
+                if feats[i].requires_grad
+            ],
+            log_values=log_values)
 
     # ------------------------------------------ seam for model families
     def decode_and_supervise(self, feats: Tuple[Tensor, ...], size,
-                             batch: MultiTaskBatch) -> Tuple[list, dict]:
+                             batch: MultiTaskBatch, norm: LossNormalizer
+                             ) -> Tuple[List[Dict[str, Tensor]],
+                                        Dict[str, Tensor]]:
         """Training predictions (per view ``{task: (B, C, *size)}``, for the
         regularizers; ``[]`` allowed without any) and ``{'loss_<task>'}``
-        from the shared features: what model families override."""
+        from the shared features: what model families (e.g. DiffusionMTL)
+        override."""
         b = batch.batch_size
         with record_function('mtl.heads'):
             preds_all = {t: self.head_forward(t, self.heads[t], feats, size)
@@ -394,17 +359,15 @@ class MultiTaskModel(BaseModel):
                  for v in range(self.num_views)]
         with record_function('mtl.task_losses'):
             losses = OrderedDict(
-                (f'loss_{t}', self.task_loss(t, preds[0][t], batch, 0))
+                (f'loss_{t}', self.task_loss(t, preds[0][t], batch, norm, 0))
                 for t in self.tasks)
         return preds, losses
 
-    def current_iter(self) -> int:
-        """The runner's training iteration (from the message hub), else
-        the number of train steps taken by this model."""
-        from mmengine.logging import MessageHub
-        hub = MessageHub.get_current_instance()
-        it = hub.get_info('iter') if hub is not None else None
-        return int(it) if it is not None else self._iter
+    def diagnostics_due(self, it: int) -> bool:
+        """Whether this iteration logs diagnostics
+        (``train_cfg.diagnostics_interval`` > 0)."""
+        interval = self.diagnostics_interval
+        return interval > 0 and it % interval == 0
 
     # -------------------------------------------------------------- predict
     def predict(self, inputs: Tensor, data_samples=None) -> list:
@@ -429,64 +392,27 @@ class MultiTaskModel(BaseModel):
     # ----------------------------------------------------------- train step
     def train_step(self, data: Union[dict, tuple, list],
                    optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
-        """Forward, NaN guard, then either the multi-task optim wrapper's
-        ``update_multitask`` or a plain summed backward with explicit
-        gradient sync (SUM, see docs/design.md)."""
+        """Forward, NaN guard, then the optim wrapper's
+        ``update_multitask(losses)`` (balancing, gradient sync, step)."""
+        update = getattr(optim_wrapper, 'update_multitask', None)
+        if update is None:
+            raise TypeError(
+                f'MultiTaskModel trains with MultiTaskOptimWrapper, got '
+                f'{type(optim_wrapper).__name__}. Write optim_wrapper = '
+                "dict(type='MultiTaskOptimWrapper', constructor="
+                "'MultiTaskOptimWrapperConstructor', optimizer=...): with "
+                'the default balancer EW it takes one backward of the '
+                "summed losses, like 'OptimWrapper' (use "
+                "'MultiTaskAmpOptimWrapper' for 'AmpOptimWrapper')")
         with optim_wrapper.optim_context(self):
             data = self.data_preprocessor(data, True)
             losses = self._run_forward(data, mode='loss')
         self._iter += 1
         if self.nan_check_interval > 0 and \
                 self._iter % self.nan_check_interval == 0:
-            self.check_finite(losses)
-        if hasattr(optim_wrapper, 'update_multitask'):
-            log_vars = optim_wrapper.update_multitask(self, losses)
-        else:
-            parsed, log_vars = self.parse_losses(losses)
-            optim_wrapper.backward(optim_wrapper.scale_loss(parsed))
-            if optim_wrapper.should_update():
-                all_reduce_grads(self.parameters())
-                optim_wrapper.step()
-                optim_wrapper.zero_grad()
-        return self.reduce_log_vars(log_vars)
-
-    def check_finite(self, losses: Dict[str, Tensor]) -> None:
-        """Stop with a clear message if any loss is NaN/Inf (all ranks)."""
-        values = [v.detach().float().reshape(-1).sum() for k, v in
-                  losses.items() if 'loss' in k and isinstance(v, Tensor)]
-        if not values:
-            return
-        flags = (~torch.isfinite(torch.stack(values))).float()
-        if is_distributed():
-            flags = global_sum(flags)
-        if bool(flags.any()):
-            bad = [k for k, f in zip(
-                [k for k in losses if 'loss' in k], flags.tolist()) if f]
-            from mmengine.logging import MessageHub
-            it = MessageHub.get_current_instance().get_info('iter')
-            it = self._iter if it is None else int(it) + 1  # of the run
-            raise FloatingPointError(
-                f'Non-finite loss at iteration {it} of the run: {bad}. The '
-                'run stops before the parameter update, so the checkpoints '
-                'written so far are intact; resume from the last one with '
-                'a lower learning rate (--resume --cfg-options '
-                'optim_wrapper.optimizer.lr=...; on resume the schedule '
-                'follows the config) or check the data.')
-
-    @staticmethod
-    def reduce_log_vars(log_vars: Dict[str, Tensor]) -> Dict[str, Tensor]:
-        """Under DDP each rank's loss is a partial sum of the global loss:
-        sum them for logging (one coalesced collective)."""
-        if not is_distributed() or not log_vars:
-            return log_vars
-        keys = list(log_vars)
-        values = torch.stack([
-            torch.as_tensor(log_vars[k], dtype=torch.float).reshape(())
-            for k in keys
-        ])
-        values = global_sum(values)
-        reduced = dict(zip(keys, values))
-        for k in keys:  # non-loss entries (metrics) are rank means
-            if 'loss' not in k:
-                reduced[k] = reduced[k] / torch.distributed.get_world_size()
-        return reduced
+            # the iteration of the run (global across resumes), 1-based
+            check_finite_losses(losses,
+                                runner_iter(default=self._iter - 1) + 1)
+        _, log_vars = self.parse_losses(losses)
+        log_vars.update(update(losses))
+        return reduce_log_vars(log_vars)

@@ -1,9 +1,8 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
 from .checkpoint import register_safe_globals, safe_globals
 from .mmcv_compat import install_mmcv_ops_fallback, mmcv_compat_active
-from .set_env import register_all_modules
 
 __all__ = [
-    'register_all_modules', 'install_mmcv_ops_fallback', 'mmcv_compat_active',
+    'install_mmcv_ops_fallback', 'mmcv_compat_active',
     'register_safe_globals', 'safe_globals'
 ]

@@ -1,50 +1,12 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
-"""Distributed helpers with exact global-batch semantics.
+"""CPU distributed start-up (gloo) for the training and test tools.
 
-mtlpartial normalises every loss by *global* counts (labelled samples or
-images of the whole distributed batch). The gradient of the global-batch
-loss is then the **sum** over ranks of the local gradients, so gradients
-are all-reduced with ``SUM`` (not averaged). All helpers are no-ops when
-not distributed.
+Collectives use ``mmengine.dist`` (``all_reduce`` with ``op='sum'``,
+``all_reduce_params``, ``broadcast``): mtlpartial normalises every loss by
+*global* counts, so the gradient of the global-batch loss is the **sum**
+over ranks of the local gradients (see docs/design.md).
 """
-from typing import Iterable, List
-
 import torch
-from mmengine.dist import get_world_size, is_distributed
-from torch import Tensor
-
-
-def global_sum(value: Tensor) -> Tensor:
-    """All-reduce (sum) a tensor across ranks; returns a new tensor."""
-    out = value.detach().clone()
-    if is_distributed() and get_world_size() > 1:
-        torch.distributed.all_reduce(out, op=torch.distributed.ReduceOp.SUM)
-    return out
-
-
-def all_reduce_grads(params: Iterable[torch.nn.Parameter]) -> None:
-    """Sum the ``.grad`` of ``params`` across ranks (coalesced, in place).
-
-    Parameters whose grad is None on this rank contribute zeros, so every
-    rank issues the same collective.
-    """
-    if not (is_distributed() and get_world_size() > 1):
-        return
-    params = [p for p in params if p.requires_grad]
-    if not params:
-        return
-    grads: List[Tensor] = []
-    for p in params:
-        if p.grad is None:
-            p.grad = torch.zeros_like(p)
-        grads.append(p.grad)
-    flat = torch.cat([g.reshape(-1) for g in grads])
-    torch.distributed.all_reduce(flat, op=torch.distributed.ReduceOp.SUM)
-    offset = 0
-    for g in grads:
-        n = g.numel()
-        g.copy_(flat[offset:offset + n].view_as(g))
-        offset += n
 
 
 def init_cpu_distributed(launcher: str) -> bool:

@@ -36,8 +36,9 @@ def test_balancer_trains(balancer, reg):
     ow = build_optim_wrapper(
         model,
         dict(type='MultiTaskOptimWrapper',
+             constructor='MultiTaskOptimWrapperConstructor',
              optimizer=dict(type='Adam', lr=1e-3),
-             balancer=balancer_cfg(balancer), num_tasks=3))
+             balancer=balancer_cfg(balancer)))
     before = {k: v.detach().clone() for k, v in model.named_parameters()}
     for step in range(2 if reg == 'alone' else 1):
         data = make_packed_batch(ONELABEL, num_views=model.num_views,

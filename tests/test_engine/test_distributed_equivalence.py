@@ -13,7 +13,7 @@ import torch
 import torch.multiprocessing as mp
 import torch.nn as nn
 from mmengine.model import BaseModule
-from mmengine.optim import OptimWrapper
+from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
 from mtlpartial.registry import MODELS
@@ -51,7 +51,11 @@ def build(normalize):
 
 
 def step(model, data):
-    ow = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.5))
+    ow = build_optim_wrapper(
+        model,
+        dict(type='MultiTaskOptimWrapper',
+             constructor='MultiTaskOptimWrapperConstructor',
+             optimizer=dict(type='SGD', lr=0.5)))
     log = model.train_step(data, ow)
     inner = getattr(model, 'module', model)
     params = {k: v.detach().clone() for k, v in inner.named_parameters()}

@@ -4,7 +4,7 @@ case 10)."""
 import pytest
 import torch
 from mmengine.logging import MessageHub
-from mmengine.optim import OptimWrapper
+from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
 from mtlpartial.registry import MODELS
@@ -32,7 +32,11 @@ def test_heads_as_a_list_is_explained():
 def test_nan_message_gives_the_iteration_of_the_run():
     torch.manual_seed(0)
     model = build_model()
-    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
+    optim = build_optim_wrapper(
+        model,
+        dict(type='MultiTaskOptimWrapper',
+             constructor='MultiTaskOptimWrapperConstructor',
+             optimizer=dict(type='SGD', lr=0.1)))
     with torch.no_grad():
         model.heads['depth'].layers[-1].bias.fill_(float('nan'))
     # a run resumed at iteration 8: the runner publishes the global count

@@ -12,8 +12,8 @@ Four modes:
   jtr, ..., sup, ...) so that machine drift hits every method alike.
 * ``benchmark.py --balancers``: every gradient/weighting method through
   ``MultiTaskOptimWrapper`` (``EW`` included) as a ratio to the plain
-  supervised step (``OptimWrapper``, summed loss, one backward) on the
-  same model and batch.
+  supervised step (the default wrapper: ``EW``, summed loss, one
+  backward) on the same model and batch.
 * ``benchmark.py --profile``: where a step's time goes, per method and K,
   from ``torch.profiler``: the model's forward stages (its
   ``record_function`` scopes ``mtl.backbone``, ``mtl.heads``,
@@ -147,6 +147,14 @@ def make_batch(tasks: Dict[str, dict], b: int, v: int, h: int, w: int,
     return dict(inputs=inputs, data_samples=samples)
 
 
+def optim_wrapper_cfg(balancer: dict, rep_grad: bool = False) -> dict:
+    return dict(
+        type='MultiTaskOptimWrapper',
+        constructor='MultiTaskOptimWrapperConstructor',
+        optimizer=dict(type='Adam', lr=1e-4),
+        balancer=balancer, rep_grad=rep_grad)
+
+
 #: the AMP counterpart of each optim wrapper (as ``tools/train.py --amp``)
 AMP_WRAPPERS = dict(
     OptimWrapper='AmpOptimWrapper',
@@ -178,8 +186,7 @@ def build_case(tasks, model: Optional[dict], arch: str, device: str,
     cfg.update(copy.deepcopy(model or {}))
     model = MODELS.build(cfg).to(device)
     model.train()
-    ow_cfg = optim_wrapper or dict(
-        type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-4))
+    ow_cfg = optim_wrapper or optim_wrapper_cfg(dict(type='EW'))
     ow = build_optim_wrapper(model, with_dtype(copy.deepcopy(ow_cfg), dtype))
     return model, ow
 
@@ -405,10 +412,8 @@ def balancers(args) -> None:
                  if issubclass(BALANCERS.get(n), BaseGradientBalancer)]
     cases = {'plain': (tasks, None, None)}
     for name in names:
-        cases[name] = (tasks, None, dict(
-            type='MultiTaskOptimWrapper',
-            optimizer=dict(type='Adam', lr=1e-4),
-            balancer=balancer_cfg(name), rep_grad=args.rep_grad))
+        cases[name] = (tasks, None, optim_wrapper_cfg(
+            balancer_cfg(name), args.rep_grad))
 
     def data_for(tasks, views):
         return make_batch(tasks, args.batch_size, views, h, w, 'full')

@@ -1,7 +1,9 @@
 # Vandenhende PASCAL recipe: Adam lr 1e-4, wd 1e-4, poly schedule, 100 epochs
 optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='Adam', lr=1e-4, weight_decay=1e-4))
+    type='MultiTaskOptimWrapper',
+    constructor='MultiTaskOptimWrapperConstructor',
+    optimizer=dict(type='Adam', lr=1e-4, weight_decay=1e-4),
+    balancer=dict(type='EW'))
 param_scheduler = [
     dict(type='PolyLR', power=0.9, eta_min=0, by_epoch=True, end=100)
 ]

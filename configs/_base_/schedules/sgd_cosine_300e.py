@@ -1,7 +1,9 @@
 # DGR protocol: SGD lr 0.1, momentum 0.9, wd 1e-4, cosine over 300 epochs
 optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4))
+    type='MultiTaskOptimWrapper',
+    constructor='MultiTaskOptimWrapperConstructor',
+    optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4),
+    balancer=dict(type='EW'))
 param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=300, by_epoch=True, eta_min=0)
 ]

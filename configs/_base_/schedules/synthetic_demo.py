@@ -1,6 +1,9 @@
 # CPU demo schedule on the synthetic scenes (minutes on 2 cores)
 optim_wrapper = dict(
-    type='OptimWrapper', optimizer=dict(type='Adam', lr=2e-3))
+    type='MultiTaskOptimWrapper',
+    constructor='MultiTaskOptimWrapperConstructor',
+    optimizer=dict(type='Adam', lr=2e-3),
+    balancer=dict(type='EW'))
 param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=12, by_epoch=True, eta_min=1e-4)
 ]

@@ -5,8 +5,9 @@ See :mod:`.base_balancer` for the interfaces and docs/balancers.md for the
 methods, their defaults and how each is tested.
 """
 from .aligned_mtl import AlignedMTL
-from .base_balancer import (BaseBalancer, BaseGradientBalancer,
-                            BaseLossWeighting, GramianBalancer)
+from .base_balancer import (Aggregation, BalancerInput, BaseBalancer,
+                            BaseGradientBalancer, BaseLossWeighting,
+                            GramianBalancer, JacobianBalancer, aggregate)
 from .cagrad import CAGrad
 from .db_mtl import DBMTL
 from .dwa import DWA
@@ -24,8 +25,9 @@ from .uncertainty import Uncertainty
 from .upgrad import UPGrad
 
 __all__ = [
-    'BaseBalancer', 'BaseGradientBalancer', 'BaseLossWeighting',
-    'GramianBalancer', 'MGDA', 'PCGrad', 'GradDrop', 'GradVac', 'CAGrad',
+    'BalancerInput', 'Aggregation', 'aggregate', 'BaseBalancer',
+    'BaseGradientBalancer', 'BaseLossWeighting', 'GramianBalancer',
+    'JacobianBalancer', 'MGDA', 'PCGrad', 'GradDrop', 'GradVac', 'CAGrad',
     'IMTLG', 'IMTLL', 'NashMTL', 'AlignedMTL', 'UPGrad', 'DBMTL', 'EW',
     'Uncertainty', 'DWA', 'GradNorm', 'RLW', 'FAMO'
 ]

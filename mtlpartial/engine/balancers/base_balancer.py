@@ -1,57 +1,82 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
-"""Base classes of the task balancers (loss weighting and gradient methods).
+"""Base classes of the task balancers (loss weightings, gradient methods).
 
-Two kinds of balancers share :class:`BaseBalancer`:
+Every balancer declares what it consumes with one class attribute,
+``input`` (:class:`BalancerInput`), and returns its task weights:
 
-* **Gradient methods** (:class:`BaseGradientBalancer`) combine per-task
-  gradients: ``combine(grads: Tensor[K, P], losses=None, tasks=None) ->
-  Tensor[P]``. One row per task, ``K`` may be 1. Most methods are functions
-  of the Gramian ``G Gᵀ`` only; they subclass :class:`GramianBalancer` and
-  implement ``weights_from_gramian(gram) -> Tensor[K]``, the update being
-  ``weightsᵀ G``. The optim wrapper uses this to all-reduce a K×K Gramian
-  instead of K×P representation gradients under distributed training.
-* **Loss weightings** (:class:`BaseLossWeighting`) scale the task losses:
-  ``weights(losses: Tensor[K], tasks=None, gramian=None, epoch=None) ->
-  Tensor[K]`` (detached). Learnable ones (Uncertainty, IMTL-L, GradNorm)
-  define ``balancer_loss(losses, ...)``, the objective of their own
-  parameters, and list those parameters in ``optimizer_parameters()`` so the
-  optim wrapper adds them to the model optimizer.
+* ``BalancerInput.LOSSES`` (:class:`BaseLossWeighting`: EW, Uncertainty,
+  DWA, RLW, IMTL-L, FAMO): ``weights(None, losses) -> [K]``. The optim
+  wrapper back-propagates ``Σ_k w_k L_k`` once; no per-task gradients.
+* ``BalancerInput.GRAMIAN`` (:class:`GramianBalancer`: MGDA, PCGrad,
+  GradVac, CAGrad, IMTL-G, Nash-MTL, Aligned-MTL, UPGrad; and GradNorm, a
+  loss weighting whose own objective needs the gradient norms):
+  ``weights(G, losses) -> [K]`` with ``G = J Jᵀ`` the ``K×K`` Gramian of
+  the task gradients ``J`` (``K×P``); the shared update is ``wᵀ J``
+  (torchjd's "weighting" of a Gramian). Under distributed training in
+  representation mode only ``G`` needs an all-reduce.
+* ``BalancerInput.JACOBIAN`` (:class:`JacobianBalancer`: GradDrop,
+  DB-MTL): ``combine(J, losses) -> Aggregation(update [P], weights)``.
+  These methods are not functions of the Gramian: GradDrop's sign-purity
+  mask is elementwise in the coordinates of ``J``, and DB-MTL keeps an EMA
+  of the rows of ``J`` and rescales them by their norms, so the update is
+  not ``wᵀ J`` for weights computable from ``J Jᵀ`` alone.
 
-Tasks that sit out a step (no labelled sample in the global batch) are
-simply absent from the rows: ``tasks`` (LongTensor ``[K]``) gives the index
-of every row in the full task list (default ``arange(K)``). Stateful
-methods (EMA, warm starts, learnable parameters) keep their state per full
-task index, sized by ``setup(num_tasks)`` (called by the optim wrapper with
-``len(model.task_names)``, or lazily from the first call).
+The three forms share the call conventions: ``losses`` ``[K]`` are the
+global (all-reduced), unscaled loss values; ``tasks`` (LongTensor ``[K]``)
+gives the index of each row in the full task list (tasks that sit out a
+step are absent; ``K`` may be 1 or 0; default ``arange(K)``); ``epoch`` is
+the runner's epoch (DWA).
 
-All state is in ``state_dict()`` (parameters and buffers of the
-``nn.Module`` plus ``get_extra_state()``), so checkpoints resume exactly.
-Randomised methods own a ``torch.Generator`` seeded by ``seed`` (its state
-is checkpointed too), so every rank of a distributed run draws the same
-numbers.
+A balancer is sized once with ``setup(num_tasks)`` before its first use
+(``MultiTaskOptimWrapperConstructor`` does it from the model's task list);
+per-task state (EMAs, warm starts, learnable parameters) is indexed by the
+full task index. Learnable weightings (Uncertainty, IMTL-L, GradNorm) list
+their parameters in ``optimizer_parameters()`` (a param group of the model
+optimizer) and define ``balancer_loss(G, losses)``, the objective of those
+parameters. ``head_weights(weights, losses)`` is the scale of each task's
+own gradient in its task-specific head: the weights for loss weightings,
+ones for gradient methods (DB-MTL: ``1/L``).
+
+All state is in ``state_dict()`` (parameters, buffers and
+``get_extra_state()``), so checkpoints resume exactly. Randomised methods
+own a ``torch.Generator`` seeded by ``seed`` (its state is checkpointed);
+``share_random_state()`` gives every rank rank 0's seed.
 """
-from typing import Any, Dict, List, Optional
+from enum import Enum
+from typing import Any, ClassVar, Dict, List, NamedTuple, Optional
 
 import torch
 import torch.nn as nn
 from torch import Tensor
 
 
+class BalancerInput(str, Enum):
+    """What a balancer consumes (besides the loss values)."""
+    LOSSES = 'losses'
+    GRAMIAN = 'gramian'
+    JACOBIAN = 'jacobian'
+
+
+class Aggregation(NamedTuple):
+    """The combined shared update ``[P]`` and the task weights ``[K]``
+    (None when the method has no per-task weights, e.g. GradDrop)."""
+    update: Tensor
+    weights: Optional[Tensor]
+
+
 class BaseBalancer(nn.Module):
     """Common base of all balancers.
 
-    Subclasses override ``_init_state(num_tasks)`` to create per-task state
-    and ``_extra_state()/_load_extra_state(state)`` for non-tensor state.
+    Subclasses set ``input``, override ``_init_state(num_tasks)`` to
+    create per-task state and ``_extra_state()/_load_extra_state(state)``
+    for non-tensor state.
     """
 
-    #: True for balancers that need per-task gradients (or their Gramian).
-    needs_task_grads: bool = False
+    input: ClassVar[BalancerInput]
 
     def __init__(self) -> None:
         super().__init__()
         self.num_tasks: Optional[int] = None
-        #: Weights of the last call (``[K]`` over the rows), for logging.
-        self.last_weights: Optional[Tensor] = None
 
     # -------------------------------------------------------------- state
     def setup(self, num_tasks: int) -> None:
@@ -71,6 +96,11 @@ class BaseBalancer(nn.Module):
     def _init_state(self, num_tasks: int) -> None:
         """Create per-task state (parameters, buffers)."""
 
+    def share_random_state(self) -> None:
+        """Make every rank draw the same random numbers (randomised
+        methods override it; called once by the optim wrapper
+        constructor)."""
+
     def _extra_state(self) -> Dict[str, Any]:
         return {}
 
@@ -83,15 +113,16 @@ class BaseBalancer(nn.Module):
         return state
 
     def set_extra_state(self, state: Dict[str, Any]) -> None:
+        saved = state.get('num_tasks')
+        if saved is not None and self.num_tasks is None:
+            raise RuntimeError(f'{type(self).__name__}: call setup(num_tasks) '
+                               'before loading a state')
+        if saved is not None and saved != self.num_tasks:
+            raise ValueError(
+                f'{type(self).__name__}: the checkpoint holds the state of '
+                f'{saved} tasks, this balancer is set up for '
+                f'{self.num_tasks}; the model must have the same tasks')
         self._load_extra_state(state)
-
-    def load_state_dict(self, state_dict, strict: bool = True, assign=False):
-        """Set up the per-task state from the checkpoint first, then load."""
-        extra = state_dict.get('_extra_state')
-        if isinstance(extra, dict) and extra.get('num_tasks') is not None:
-            self.setup(int(extra['num_tasks']))
-        return super().load_state_dict(state_dict, strict=strict,
-                                       assign=assign)
 
     def optimizer_parameters(self) -> List[nn.Parameter]:
         """Parameters the *model* optimizer must train (default: none)."""
@@ -100,246 +131,227 @@ class BaseBalancer(nn.Module):
     def after_step(self) -> None:
         """Called by the optim wrapper after each optimizer step."""
 
+    def head_weights(self, weights: Optional[Tensor], losses: Tensor,
+                     tasks: Tensor) -> Tensor:
+        """Scale of each task's own gradient in its task-specific head."""
+        raise NotImplementedError
+
+    def balancer_loss(self,
+                      gramian: Optional[Tensor],
+                      losses: Tensor,
+                      tasks: Optional[Tensor] = None) -> Optional[Tensor]:
+        """Objective of the balancer's own parameters (None if none)."""
+        return None
+
     # ------------------------------------------------------------ helpers
-    def _resolve_tasks(self, num_rows: int, tasks: Optional[Tensor],
-                       device=None) -> Tensor:
-        """Validate ``tasks`` (row -> task index), set up lazily."""
+    def _resolve_tasks(self, num_rows: int,
+                       tasks: Optional[Tensor]) -> Tensor:
+        """Validate ``tasks`` (row -> index in the full task list)."""
+        name = type(self).__name__
+        if self.num_tasks is None:
+            raise RuntimeError(
+                f'{name} is not set up: call setup(num_tasks) first '
+                '(MultiTaskOptimWrapperConstructor does it from the '
+                "model's task list)")
         if tasks is None:
             tasks = torch.arange(num_rows)
         else:
             tasks = torch.as_tensor(tasks, dtype=torch.long).reshape(-1).cpu()
             if tasks.numel() != num_rows:
-                raise ValueError(
-                    f'{type(self).__name__}: got {num_rows} rows but '
-                    f'{tasks.numel()} task indices')
+                raise ValueError(f'{name}: got {num_rows} rows but '
+                                 f'{tasks.numel()} task indices')
             if num_rows and (tasks.min() < 0
                              or len(set(tasks.tolist())) != num_rows):
-                raise ValueError(f'{type(self).__name__}: task indices must '
-                                 f'be distinct and >= 0, got {tasks.tolist()}')
-        if self.num_tasks is None:
-            self.setup(max(int(tasks.max()) + 1 if num_rows else 1, 1))
+                raise ValueError(f'{name}: task indices must be distinct '
+                                 f'and >= 0, got {tasks.tolist()}')
         if num_rows and int(tasks.max()) >= self.num_tasks:
-            raise ValueError(
-                f'{type(self).__name__}: task index {int(tasks.max())} out '
-                f'of range for {self.num_tasks} tasks')
+            raise ValueError(f'{name}: task index {int(tasks.max())} out of '
+                             f'range for {self.num_tasks} tasks')
         return tasks
 
     def extra_repr(self) -> str:
         return f'num_tasks={self.num_tasks}'
 
 
-class SeededRandomMixin:
-    """A private ``torch.Generator`` per balancer (checkpointed).
-
-    ``seed=None`` uses ``torch.initial_seed()`` at the first draw; the optim
-    wrapper broadcasts rank 0's generator state so that all ranks agree.
-    """
-
-    def _init_random(self, seed: Optional[int]) -> None:
-        self.seed = seed
-        self._gen: Optional[torch.Generator] = None
-        self._gen_state: Optional[Tensor] = None
-
-    def generator(self, device=None) -> torch.Generator:
-        device = torch.device(device if device is not None else 'cpu')
-        if self._gen is None or self._gen.device.type != device.type:
-            gen = torch.Generator(device=device)
-            if self._gen_state is not None:
-                gen.set_state(self._gen_state)
-            elif self._gen is not None:
-                gen.set_state(self._gen.get_state())
-            else:
-                seed = self.seed if self.seed is not None else \
-                    torch.initial_seed()
-                gen.manual_seed(int(seed) % (2**63))
-            self._gen = gen
-            self._gen_state = None
-        return self._gen
-
-    def random_state(self) -> Optional[Tensor]:
-        if self._gen is not None:
-            return self._gen.get_state()
-        return self._gen_state
-
-    def set_random_state(self, state: Optional[Tensor]) -> None:
-        self._gen_state = None if state is None else state.clone()
-        if self._gen is not None and state is not None:
-            self._gen.set_state(self._gen_state)
-            self._gen_state = None
-
-    def randperm(self, n: int) -> List[int]:
-        """A random permutation of ``range(n)`` (CPU generator)."""
-        return torch.randperm(n, generator=self.generator('cpu')).tolist()
-
-
-class BaseGradientBalancer(BaseBalancer):
-    """Gradient methods: ``combine(grads[K, P]) -> update[P]``.
-
-    Conventions: ``combine`` returns an update on the scale of the *sum* of
-    the task gradients unless the method's paper defines another (each
-    subclass documents its scale). Task-specific heads receive their own,
-    unmodified task gradients, scaled by ``head_weights`` (ones by
-    default).
-    """
-
-    needs_task_grads = True
-    #: True if ``combine`` uses the loss values (global, unscaled).
-    requires_losses: bool = False
-    #: True if ``combine`` is ``weights_from_gramian(G Gᵀ)ᵀ G``.
-    gramian_based: bool = False
-
-    def combine(self,
-                grads: Tensor,
-                losses: Optional[Tensor] = None,
-                tasks: Optional[Tensor] = None) -> Tensor:
-        """Combine per-task gradients.
-
-        Args:
-            grads (Tensor): ``[K, P]``, one row per (active) task.
-            losses (Tensor, optional): ``[K]`` loss values of those tasks.
-            tasks (Tensor, optional): ``[K]`` indices of the rows in the
-                full task list (default ``arange(K)``).
-
-        Returns:
-            Tensor: ``[P]`` update direction (a gradient, to descend).
-        """
-        grads = check_grads(grads, type(self).__name__)
-        tasks = self._resolve_tasks(grads.shape[0], tasks)
-        if self.requires_losses and losses is None:
-            raise ValueError(f'{type(self).__name__}.combine needs the task '
-                             'loss values (`losses`)')
-        if grads.shape[0] == 0:
-            self.last_weights = grads.new_zeros(0)
-            return grads.new_zeros(grads.shape[1])
-        return self._combine(grads, losses, tasks)
-
-    def _combine(self, grads: Tensor, losses: Optional[Tensor],
-                 tasks: Tensor) -> Tensor:
-        raise NotImplementedError
-
-    def head_weights(self, losses: Tensor, tasks: Tensor) -> Tensor:
-        """Scale of each task's own gradient in its task-specific head."""
-        return torch.ones_like(losses)
-
-
-class GramianBalancer(BaseGradientBalancer):
-    """Gradient methods that are functions of the Gramian ``G Gᵀ``.
-
-    Subclasses implement ``weights_from_gramian(gram[K, K], losses, tasks)
-    -> weights[K]`` (float64 on CPU); the update is ``weightsᵀ G``.
-    """
-
-    gramian_based = True
-
-    def _combine(self, grads: Tensor, losses: Optional[Tensor],
-                 tasks: Tensor) -> Tensor:
-        gram = grads @ grads.T
-        w = self.gramian_weights(gram, losses, tasks)
-        return w.to(grads) @ grads
-
-    def gramian_weights(self,
-                        gram: Tensor,
-                        losses: Optional[Tensor] = None,
-                        tasks: Optional[Tensor] = None) -> Tensor:
-        """Weights from a Gramian ``[K, K]`` (any device/dtype).
-
-        The solve runs in float64 on CPU; the result has the dtype and
-        device of ``gram``.
-        """
-        gram_64 = gram.detach().to('cpu', torch.float64)
-        gram_64 = 0.5 * (gram_64 + gram_64.T)
-        tasks = self._resolve_tasks(gram_64.shape[0], tasks)
-        if self.requires_losses and losses is None:
-            raise ValueError(f'{type(self).__name__} needs the task loss '
-                             'values (`losses`)')
-        if gram_64.shape[0] == 0:
-            w = gram_64.new_zeros(0)
-        elif not torch.isfinite(gram_64).all():
-            # non-finite gradients (e.g. AMP overflow): keep them visible so
-            # that the grad scaler skips the step
-            w = torch.ones(gram_64.shape[0], dtype=torch.float64)
-        else:
-            losses_64 = None if losses is None else losses.detach().to(
-                'cpu', torch.float64).reshape(-1)
-            w = self.weights_from_gramian(gram_64, losses_64, tasks)
-        self.last_weights = w.detach().clone()
-        return w.to(device=gram.device, dtype=gram.dtype)
-
-    def weights_from_gramian(self, gram: Tensor, losses: Optional[Tensor],
-                             tasks: Tensor) -> Tensor:
-        raise NotImplementedError
-
-
 class BaseLossWeighting(BaseBalancer):
-    """Loss weightings: ``weights(losses[K]) -> weights[K]`` (detached).
+    """Loss weightings: ``weights(None, losses[K]) -> weights[K]``.
 
-    The optim wrapper back-propagates ``Σ_k weights_k · L_k`` (task heads
-    thus receive their own weighted gradient) and, for learnable
-    weightings, ``balancer_loss(...)`` into ``optimizer_parameters()``.
-    Losses passed in are the global (all-reduced) values, unscaled.
+    The optim wrapper back-propagates ``Σ_k w_k · L_k`` (heads thus receive
+    their own weighted gradient) and, for learnable weightings,
+    ``balancer_loss`` into ``optimizer_parameters()``. A weighting whose
+    own objective needs the task-gradient Gramian sets
+    ``input = BalancerInput.GRAMIAN`` (GradNorm).
     """
 
-    #: True if ``weights``/``balancer_loss`` need the Gramian of the task
-    #: gradients (``gramian=`` keyword).
-    requires_gramian: bool = False
-
-    @property
-    def needs_task_grads(self) -> bool:  # type: ignore[override]
-        return self.requires_gramian
+    input = BalancerInput.LOSSES
 
     def weights(self,
+                gramian: Optional[Tensor],
                 losses: Tensor,
                 tasks: Optional[Tensor] = None,
-                gramian: Optional[Tensor] = None,
                 epoch: Optional[int] = None) -> Tensor:
         """Task weights.
 
         Args:
+            gramian (Tensor, optional): ``[K, K]`` Gramian of the task
+                gradients (required when ``input`` is GRAMIAN).
             losses (Tensor): ``[K]`` loss values of the active tasks.
             tasks (Tensor, optional): ``[K]`` indices in the full task list.
-            gramian (Tensor, optional): ``[K, K]`` Gramian of the task
-                gradients (only for ``requires_gramian`` methods).
             epoch (int, optional): current epoch (DWA).
 
         Returns:
             Tensor: ``[K]`` detached weights (dtype/device of ``losses``).
         """
         losses = check_losses(losses, type(self).__name__)
-        tasks = self._resolve_tasks(losses.numel(), tasks)
-        if self.requires_gramian and gramian is None:
+        if self.input is BalancerInput.GRAMIAN and gramian is None:
             raise ValueError(f'{type(self).__name__}.weights needs the '
                              'Gramian of the task gradients (`gramian`)')
+        tasks = self._resolve_tasks(losses.numel(), tasks)
         if losses.numel() == 0:
-            w = losses.new_zeros(0)
-        else:
-            w = self._weights(losses.detach(), tasks, gramian=gramian,
-                              epoch=epoch).detach().to(losses)
-        self.last_weights = w.clone()
-        return w
+            return losses.new_zeros(0)
+        return self._weights(losses.detach(), tasks, gramian=gramian,
+                             epoch=epoch).detach().to(losses)
 
     def _weights(self, losses: Tensor, tasks: Tensor, gramian, epoch):
         raise NotImplementedError
 
-    def balancer_loss(self,
-                      losses: Tensor,
-                      tasks: Optional[Tensor] = None,
-                      gramian: Optional[Tensor] = None) -> Optional[Tensor]:
-        """Objective of the balancer's own parameters (None if none)."""
-        return None
+    def head_weights(self, weights: Optional[Tensor], losses: Tensor,
+                     tasks: Tensor) -> Tensor:
+        return weights
 
 
-def check_grads(grads: Tensor, name: str) -> Tensor:
+class BaseGradientBalancer(BaseBalancer):
+    """Gradient methods: the shared parameters get a combination of the
+    task gradients.
+
+    The update is on the scale of the *sum* of the task gradients unless
+    the method's paper defines another (each subclass documents its
+    scale). Task-specific heads receive their own, unmodified task
+    gradients (``head_weights`` ones by default).
+    """
+
+    def head_weights(self, weights: Optional[Tensor], losses: Tensor,
+                     tasks: Tensor) -> Tensor:
+        return torch.ones_like(losses)
+
+
+class GramianBalancer(BaseGradientBalancer):
+    """Gradient methods that are functions of the Gramian ``G = J Jᵀ``.
+
+    Subclasses implement ``weights_from_gramian(gram[K, K], losses, tasks)
+    -> weights[K]`` (float64 on CPU); the update is ``weightsᵀ J``.
+    """
+
+    input = BalancerInput.GRAMIAN
+
+    def weights(self,
+                gramian: Tensor,
+                losses: Optional[Tensor] = None,
+                tasks: Optional[Tensor] = None,
+                epoch: Optional[int] = None) -> Tensor:
+        """Weights from a Gramian ``[K, K]`` (any device/dtype).
+
+        The solve runs in float64 on CPU; the result has the dtype and
+        device of ``gramian``. A non-finite Gramian (e.g. an AMP overflow)
+        gives weights 1, so that the grad scaler sees the overflow and
+        skips the step.
+        """
+        if not isinstance(gramian, Tensor) or gramian.dim() != 2 or \
+                gramian.shape[0] != gramian.shape[1]:
+            raise ValueError(f'{type(self).__name__}.weights expects a '
+                             'Gramian of shape [K, K], got '
+                             f'{getattr(gramian, "shape", gramian)}')
+        gram_64 = gramian.detach().to('cpu', torch.float64)
+        gram_64 = 0.5 * (gram_64 + gram_64.T)
+        tasks = self._resolve_tasks(gram_64.shape[0], tasks)
+        if gram_64.shape[0] == 0:
+            w = gram_64.new_zeros(0)
+        elif not torch.isfinite(gram_64).all():
+            w = torch.ones(gram_64.shape[0], dtype=torch.float64)
+        else:
+            losses_64 = None if losses is None else losses.detach().to(
+                'cpu', torch.float64).reshape(-1)
+            w = self.weights_from_gramian(gram_64, losses_64, tasks)
+        return w.to(device=gramian.device, dtype=gramian.dtype)
+
+    def weights_from_gramian(self, gram: Tensor, losses: Optional[Tensor],
+                             tasks: Tensor) -> Tensor:
+        raise NotImplementedError
+
+
+class JacobianBalancer(BaseGradientBalancer):
+    """Gradient methods that need the full Jacobian ``J`` (``K×P``), not
+    only its Gramian (see the module docstring for why).
+
+    Subclasses implement ``_combine(jac, losses, tasks) -> Aggregation``.
+    """
+
+    input = BalancerInput.JACOBIAN
+
+    def combine(self,
+                jacobian: Tensor,
+                losses: Optional[Tensor] = None,
+                tasks: Optional[Tensor] = None) -> Aggregation:
+        """Combine the per-task gradients.
+
+        Args:
+            jacobian (Tensor): ``[K, P]``, one row per (active) task.
+            losses (Tensor, optional): ``[K]`` loss values of those tasks.
+            tasks (Tensor, optional): ``[K]`` indices in the full task list.
+
+        Returns:
+            Aggregation: the ``[P]`` update (a gradient, to descend) and
+            the ``[K]`` weights when the method has them.
+        """
+        jacobian = check_jacobian(jacobian, type(self).__name__)
+        tasks = self._resolve_tasks(jacobian.shape[0], tasks)
+        if jacobian.shape[0] == 0:
+            return Aggregation(jacobian.new_zeros(jacobian.shape[1]),
+                               jacobian.new_zeros(0))
+        return self._combine(jacobian, losses, tasks)
+
+    def _combine(self, jac: Tensor, losses: Optional[Tensor],
+                 tasks: Tensor) -> Aggregation:
+        raise NotImplementedError
+
+
+def aggregate(balancer: BaseBalancer,
+              jacobian: Tensor,
+              losses: Optional[Tensor] = None,
+              tasks: Optional[Tensor] = None,
+              epoch: Optional[int] = None) -> Aggregation:
+    """The update any balancer makes from an explicit Jacobian ``[K, P]``.
+
+    ``weights(None | J Jᵀ, losses)ᵀ J`` for loss weightings and Gramian
+    methods, ``combine(J, losses)`` for Jacobian methods (analysis, tests;
+    the optim wrapper computes the same, reducing ``J`` or ``G`` across
+    ranks in between).
+    """
+    jacobian = check_jacobian(jacobian, type(balancer).__name__)
+    if balancer.input is BalancerInput.JACOBIAN:
+        return balancer.combine(jacobian, losses, tasks)
+    gram = jacobian @ jacobian.T \
+        if balancer.input is BalancerInput.GRAMIAN else None
+    if losses is None and balancer.input is BalancerInput.LOSSES:
+        raise ValueError(f'{type(balancer).__name__} needs the loss values')
+    weights = balancer.weights(gram, losses, tasks, epoch=epoch)
+    if jacobian.shape[0] == 0:
+        return Aggregation(jacobian.new_zeros(jacobian.shape[1]), weights)
+    return Aggregation(weights.to(jacobian) @ jacobian, weights)
+
+
+def check_jacobian(jacobian: Tensor, name: str) -> Tensor:
     """Validate a ``[K, P]`` gradient matrix."""
-    if not isinstance(grads, Tensor):
-        raise TypeError(f'{name}.combine expects a Tensor [K, P], got '
-                        f'{type(grads).__name__}')
-    if grads.dim() != 2:
-        raise ValueError(f'{name}.combine expects grads of shape [K, P] '
-                         f'(one row per task), got {tuple(grads.shape)}')
-    if not grads.is_floating_point():
-        raise TypeError(f'{name}.combine expects floating-point grads, got '
-                        f'{grads.dtype}')
-    return grads.detach()
+    if not isinstance(jacobian, Tensor):
+        raise TypeError(f'{name} expects a Tensor [K, P], got '
+                        f'{type(jacobian).__name__}')
+    if jacobian.dim() != 2:
+        raise ValueError(f'{name} expects task gradients of shape [K, P] '
+                         f'(one row per task), got {tuple(jacobian.shape)}')
+    if not jacobian.is_floating_point():
+        raise TypeError(f'{name} expects floating-point gradients, got '
+                        f'{jacobian.dtype}')
+    return jacobian.detach()
 
 
 def check_losses(losses: Tensor, name: str) -> Tensor:

@@ -5,11 +5,11 @@ from typing import Optional
 from torch import Tensor
 
 from mtlpartial.registry import BALANCERS
-from .base_balancer import BaseGradientBalancer
+from .base_balancer import Aggregation, JacobianBalancer
 
 
 @BALANCERS.register_module()
-class DBMTL(BaseGradientBalancer):
+class DBMTL(JacobianBalancer):
     """Dual balancing: log-loss scale balancing + gradient-magnitude
     balancing.
 
@@ -29,8 +29,6 @@ class DBMTL(BaseGradientBalancer):
         eps (float): added to the losses. Defaults to 1e-8.
     """
 
-    requires_losses = True
-
     def __init__(self, beta: float = 0.9, beta_sigma: float = 0.0,
                  eps: float = 1e-8) -> None:
         super().__init__()
@@ -41,7 +39,10 @@ class DBMTL(BaseGradientBalancer):
         self.buffer: Optional[Tensor] = None
 
     def _combine(self, grads: Tensor, losses: Optional[Tensor],
-                 tasks: Tensor) -> Tensor:
+                 tasks: Tensor) -> Aggregation:
+        if losses is None:
+            raise ValueError('DBMTL.combine needs the task loss values '
+                             '(`losses`)')
         p = grads.shape[1]
         if (self.buffer is None or self.buffer.shape[1] != p
                 or self.buffer.device != grads.device):
@@ -54,10 +55,10 @@ class DBMTL(BaseGradientBalancer):
         self.buffer[idx] = rows.to(self.buffer.dtype)
         norms = rows.norm(dim=1)
         alpha = norms.max() / (norms + 1e-8)
-        self.last_weights = alpha.detach().cpu()
-        return alpha @ rows
+        return Aggregation(alpha @ rows, alpha.detach())
 
-    def head_weights(self, losses: Tensor, tasks: Tensor) -> Tensor:
+    def head_weights(self, weights: Optional[Tensor], losses: Tensor,
+                     tasks: Tensor) -> Tensor:
         return 1.0 / (losses + self.eps)
 
     def _extra_state(self):

@@ -6,11 +6,12 @@ import torch
 from torch import Tensor
 
 from mtlpartial.registry import BALANCERS
-from .base_balancer import BaseGradientBalancer, SeededRandomMixin
+from .base_balancer import Aggregation, JacobianBalancer
+from .seeded_random import SeededRandomMixin
 
 
 @BALANCERS.register_module()
-class GradDrop(SeededRandomMixin, BaseGradientBalancer):
+class GradDrop(SeededRandomMixin, JacobianBalancer):
     """Gradient sign dropout (Algorithm 1, lines 10–15).
 
     Positive sign purity ``P = ½(1 + Σ_i g_i / Σ_i |g_i|)`` per coordinate,
@@ -34,7 +35,7 @@ class GradDrop(SeededRandomMixin, BaseGradientBalancer):
         self.leak = float(leak)
         self._init_random(seed)
 
-    def _combine(self, grads: Tensor, losses, tasks) -> Tensor:
+    def _combine(self, grads: Tensor, losses, tasks) -> Aggregation:
         total = grads.sum(0)
         denom = grads.abs().sum(0)
         purity = 0.5 * (1 + total / denom.clamp(min=torch.finfo(
@@ -46,7 +47,7 @@ class GradDrop(SeededRandomMixin, BaseGradientBalancer):
         keep_neg = purity < u
         mask = (keep_pos & (grads > 0)) | (keep_neg & (grads < 0))
         factor = self.leak + (1 - self.leak) * mask.to(grads.dtype)
-        return (factor * grads).sum(0)
+        return Aggregation((factor * grads).sum(0), None)
 
     def _extra_state(self):
         return dict(random_state=self.random_state(),

@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 
 from mtlpartial.registry import BALANCERS
-from .base_balancer import BaseLossWeighting
+from .base_balancer import BalancerInput, BaseLossWeighting
 
 
 @BALANCERS.register_module()
@@ -27,7 +27,7 @@ class GradNorm(BaseLossWeighting):
         alpha (float): restoring force α. Defaults to 1.5 (NYUv2).
     """
 
-    requires_gramian = True
+    input = BalancerInput.GRAMIAN
 
     def __init__(self, alpha: float = 1.5) -> None:
         super().__init__()
@@ -53,7 +53,7 @@ class GradNorm(BaseLossWeighting):
                                                  init)
         return self._task_weights(tasks).detach()
 
-    def balancer_loss(self, losses, tasks=None, gramian=None):
+    def balancer_loss(self, gramian, losses, tasks=None):
         tasks = self._resolve_tasks(losses.numel(), tasks)
         if gramian is None:
             raise ValueError('GradNorm.balancer_loss needs the Gramian')

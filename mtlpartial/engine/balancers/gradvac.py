@@ -6,7 +6,8 @@ import torch
 from torch import Tensor
 
 from mtlpartial.registry import BALANCERS
-from .base_balancer import GramianBalancer, SeededRandomMixin
+from .base_balancer import GramianBalancer
+from .seeded_random import SeededRandomMixin
 
 
 @BALANCERS.register_module()

@@ -1,13 +1,13 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
 """IMTL (Liu et al., ICLR 2021): IMTL-G (gradients) and IMTL-L (losses)."""
-from typing import List, Optional
+from typing import Optional
 
 import torch
-import torch.nn as nn
 from torch import Tensor
 
 from mtlpartial.registry import BALANCERS
-from .base_balancer import BaseLossWeighting, GramianBalancer
+from .base_balancer import GramianBalancer
+from .log_scale_weighting import LogScaleWeighting
 
 
 @BALANCERS.register_module()
@@ -32,7 +32,7 @@ class IMTLG(GramianBalancer):
 
 
 @BALANCERS.register_module()
-class IMTLL(BaseLossWeighting):
+class IMTLL(LogScaleWeighting):
     """IMTL-L: learnable loss scales ``e^{s_i} L_i − s_i`` (``s`` init 0).
 
     Task losses are weighted by ``e^{s_i}`` (detached); ``s`` is trained by
@@ -41,24 +41,10 @@ class IMTLL(BaseLossWeighting):
     objective).
     """
 
-    def __init__(self, init: float = 0.0) -> None:
-        super().__init__()
-        self.init = float(init)
-        self.log_scale: Optional[nn.Parameter] = None
+    param_name = 'log_scale'
 
-    def _init_state(self, num_tasks: int) -> None:
-        self.log_scale = nn.Parameter(torch.full((num_tasks, ), self.init))
+    def task_weights(self, s: Tensor) -> Tensor:
+        return s.exp()
 
-    def optimizer_parameters(self) -> List[nn.Parameter]:
-        return [] if self.log_scale is None else [self.log_scale]
-
-    def _weights(self, losses, tasks, gramian, epoch):
-        return self.log_scale.detach()[tasks.to(self.log_scale.device)].exp()
-
-    def balancer_loss(self, losses, tasks=None, gramian=None):
-        tasks = self._resolve_tasks(losses.numel(), tasks)
-        if losses.numel() == 0:
-            return None
-        s = self.log_scale[tasks.to(self.log_scale.device)]
-        values = losses.detach().to(s)
-        return (s.exp() * values - s).sum()
+    def objective(self, s: Tensor, losses: Tensor) -> Tensor:
+        return s.exp() * losses - s

@@ -39,7 +39,6 @@ class MGDA(GramianBalancer):
             raise ValueError(f'MGDA.normalization must be one of '
                              f'{NORMALIZATIONS}, got {normalization!r}')
         self.normalization = normalization
-        self.requires_losses = normalization in ('loss', 'loss+')
 
     def weights_from_gramian(self, gram: Tensor, losses: Optional[Tensor],
                              tasks: Tensor) -> Tensor:
@@ -47,6 +46,9 @@ class MGDA(GramianBalancer):
         if self.normalization in ('l2', 'loss+'):
             norms = norms * gram.diagonal().clamp(min=0).sqrt()
         if self.normalization in ('loss', 'loss+'):
+            if losses is None:
+                raise ValueError(f'MGDA(normalization={self.normalization!r})'
+                                 ' needs the task loss values (`losses`)')
             norms = norms * losses
         norms = torch.where(norms > 0, norms, torch.ones_like(norms))
         scaled = gram / norms[:, None] / norms[None, :]

@@ -26,6 +26,10 @@ class NashMTL(GramianBalancer):
     ``½αᵀGα − Σ log α_i``, found by damped Newton (float64). It agrees with
     the official/torchjd result to their solver tolerance (~1e-5) and has
     residual ``‖Gα − 1/α‖ ≈ 1e-12``. Warm start from the previous α is kept.
+    The solve runs on the unit-diagonal rescaling of ``G``, so tasks whose
+    gradient is orders of magnitude smaller than the others' are exact too
+    (a fixed ridge on the trace-normalised Gramian underweighted them, see
+    :func:`~.solvers.nash_weights`).
 
     Args:
         max_norm (float): clip of the update norm; 0 disables. Defaults to

@@ -5,7 +5,8 @@ from typing import Optional
 import torch
 
 from mtlpartial.registry import BALANCERS
-from .base_balancer import BaseLossWeighting, SeededRandomMixin
+from .base_balancer import BaseLossWeighting
+from .seeded_random import SeededRandomMixin
 
 
 @BALANCERS.register_module()

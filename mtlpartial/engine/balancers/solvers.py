@@ -10,7 +10,8 @@
   polishing on the support to machine precision).
 * :func:`nash_weights` — Nash-MTL's bargaining solution ``G α = 1/α``,
   ``α > 0``, as the minimiser of the strictly convex
-  ``½ αᵀ G α − Σ log α_i`` (damped Newton).
+  ``½ αᵀ G α − Σ log α_i`` (damped Newton, on the unit-diagonal
+  rescaling of ``G``, so that tasks of any gradient norm are exact).
 """
 from typing import Optional, Tuple
 
@@ -179,8 +180,17 @@ def nash_weights(gram: Tensor,
     ``α`` minimises ``F(α) = ½ αᵀGα − Σ log α_i`` (strictly convex,
     ``∇F = Gα − 1/α``), solved by damped Newton from ``alpha0`` (warm
     start, rescaled optimally). Rows with a zero gradient get weight 0 (no
-    bargaining solution involves them). A relative ridge of 1e-10 keeps
-    ``F`` bounded below when gradients are exactly opposed.
+    bargaining solution involves them).
+
+    The solve runs on the unit-diagonal ``C = D G D`` with
+    ``D = diag(1/‖g_i‖)``: if ``C β = 1/β`` then ``α = D β`` solves the
+    original system, so the solution does not depend on the tasks'
+    gradient norms. The ridge ``1e-10·I`` added to ``C`` (it keeps ``F``
+    bounded below when gradients are exactly opposed) is thus ``1e-10``
+    of *each* task's squared norm. A ridge relative to the mean norm (the
+    previous version) swamped tasks whose gradient is ≤ 1e-4 of the
+    largest: for gradients ``diag(1, 1e-5)`` the update was
+    ``[1, 0.8165]`` instead of ``[1, 1]``.
     """
     k = gram.shape[0]
     g_full, scale = _normalized(gram)
@@ -189,12 +199,14 @@ def nash_weights(gram: Tensor,
         return torch.from_numpy(out)
     diag = np.diag(g_full)
     keep = np.flatnonzero(diag > 1e-20)
-    g = g_full[np.ix_(keep, keep)] + 1e-10 * np.eye(len(keep))
+    inv_norm = 1.0 / np.sqrt(diag[keep])
+    g = g_full[np.ix_(keep, keep)] * np.outer(inv_norm, inv_norm)
+    g = g + 1e-10 * np.eye(len(keep))
     a = np.ones(len(keep))
     if alpha0 is not None:
         prev = alpha0.detach().to('cpu', torch.float64).numpy()[keep]
         if np.all(np.isfinite(prev)) and np.all(prev > 0):
-            a = prev
+            a = prev / inv_norm
     a = a * np.sqrt(len(keep) / float(a @ g @ a))
 
     def objective(x):
@@ -219,5 +231,5 @@ def nash_weights(gram: Tensor,
                 break
             t *= 0.5
         a, f = cand, fc
-    out[keep] = a / np.sqrt(scale)
+    out[keep] = a * inv_norm / np.sqrt(scale)
     return torch.from_numpy(out)

@@ -4,20 +4,20 @@ from typing import Any, Dict, Union
 
 import torch
 import torch.nn as nn
-from mmengine.dist import get_world_size, is_distributed
+from mmengine.dist import broadcast
 from mmengine.optim import OptimWrapper
 
 from mtlpartial.registry import MODEL_WRAPPERS
 
 
-def broadcast_module_state(module: nn.Module, src: int = 0) -> None:
-    """Broadcast parameters and buffers from rank ``src`` (coalesced)."""
-    if not (is_distributed() and get_world_size() > 1):
-        return
-    tensors = [p.data for p in module.parameters()]
-    tensors += [b for b in module.buffers()]
-    for t in tensors:
-        torch.distributed.broadcast(t, src)
+def broadcast_module_state(module: nn.Module, buffers: bool = True,
+                           src: int = 0) -> None:
+    """Broadcast parameters (and buffers) from rank ``src``; a no-op on
+    one rank."""
+    for t in [p.data for p in module.parameters()]:
+        broadcast(t, src)
+    for t in module.buffers() if buffers else []:
+        broadcast(t, src)
 
 
 @MODEL_WRAPPERS.register_module()
@@ -31,8 +31,8 @@ class MultiTaskDistributedWrapper(nn.Module):
     and gradient methods need per-task gradients all-reduced before they are
     combined. This wrapper therefore only makes the initial state identical
     on every rank and delegates ``train_step``/``val_step``/``test_step`` to
-    the model, which syncs gradients explicitly
-    (``mtlpartial.utils.dist_utils``).
+    the model, whose optim wrapper syncs gradients explicitly
+    (``MultiTaskOptimWrapper``, ``mmengine.dist``).
 
     Select it with
     ``model_wrapper_cfg=dict(type='MultiTaskDistributedWrapper')``
@@ -49,12 +49,7 @@ class MultiTaskDistributedWrapper(nn.Module):
                  **kwargs) -> None:
         super().__init__()
         self.module = module
-        if broadcast_buffers:
-            broadcast_module_state(module)
-        else:
-            for p in module.parameters():
-                if is_distributed() and get_world_size() > 1:
-                    torch.distributed.broadcast(p.data, 0)
+        broadcast_module_state(module, buffers=broadcast_buffers)
 
     def train_step(self, data: Union[dict, tuple, list],
                    optim_wrapper: OptimWrapper) -> Dict[str, torch.Tensor]:

@@ -1,4 +1,5 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
+from .multitask_constructor import MultiTaskOptimWrapperConstructor
 from .multitask_optim_wrapper import (MultiTaskAmpOptimWrapper,
                                       MultiTaskOptimWrapper,
                                       MultiTaskOptimWrapperMixin)
@@ -6,5 +7,6 @@ from .task_gradients import split_like, task_jacobian
 
 __all__ = [
     'MultiTaskOptimWrapper', 'MultiTaskAmpOptimWrapper',
-    'MultiTaskOptimWrapperMixin', 'task_jacobian', 'split_like'
+    'MultiTaskOptimWrapperMixin', 'MultiTaskOptimWrapperConstructor',
+    'task_jacobian', 'split_like'
 ]

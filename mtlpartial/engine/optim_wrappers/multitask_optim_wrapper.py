@@ -1,173 +1,144 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
 """Optim wrappers that balance the tasks of a multi-task model.
 
-``MultiTaskOptimWrapper`` (fp32) and ``MultiTaskAmpOptimWrapper`` (AMP) add
-``update_multitask(model, losses) -> log_vars`` to mmengine's wrappers; the
-model's ``train_step`` calls it instead of ``update_params``. Config::
+``MultiTaskOptimWrapper`` (fp32) and ``MultiTaskAmpOptimWrapper`` (AMP)
+add ``update_multitask(losses: MultiTaskLosses) -> log_vars`` to mmengine's
+wrappers; ``MultiTaskModel.train_step`` calls it with the result of the
+forward. It is the only training-step path of mtlpartial: with the default
+balancer ``EW`` it is one backward of the summed losses, what mmengine's
+``OptimWrapper`` does. Build it with the constructor, which knows the model
+(docs/design.md)::
 
     optim_wrapper = dict(
         type='MultiTaskOptimWrapper',
+        constructor='MultiTaskOptimWrapperConstructor',
         optimizer=dict(type='Adam', lr=1e-4),
-        balancer=dict(type='PCGrad'),   # any mtlpartial.registry.BALANCERS
+        balancer=dict(type='PCGrad'),   # any BALANCERS entry; default EW
         rep_grad=False,                 # gradients w.r.t. the shared params
         clip_grad=None, accumulative_counts=1)
 
-Model contract (``MultiTaskModel``): ``task_names``, ``shared_parameters()``,
-``shared_representation()`` (rep-grad mode), ``task_active`` ((K,) bool,
-global) and the loss dict with ``loss_<task>`` per task (a zero tensor
-without graph when the task had no labelled sample) and regularizer terms
-(every other key containing 'loss'), which are never balanced: their
-gradients are added after combining.
+Contracts. At construction (from ``MultiTaskOptimWrapperConstructor``):
+the balancer, set up for the model's K tasks, and the shared parameters
+(``model.shared_parameters()``). Every step: a
+:class:`~mtlpartial.structures.MultiTaskLosses` (task losses in task
+order, regularizer terms, ``task_active``, the shared representation).
+The wrapper never reads the model.
 
-One step:
+One step (``balancer.input``):
 
-* **Loss weightings** without gradient needs (EW, Uncertainty, DWA, RLW,
-  IMTL-L, FAMO): one backward of ``Σ_k w_k L_k + Σ reg`` (weights from the
-  global loss values); learnable weightings also back-propagate their
-  ``balancer_loss`` into their own parameters (a param group of the model
-  optimizer, or their own optimizer for FAMO).
-* **Gradient methods** (and GradNorm): the per-task gradients ``J`` (K×P)
-  w.r.t. the shared parameters (``rep_grad=False``) or the shared
-  representation (``rep_grad=True``) come from one vmap-batched VJP over the
-  stacked task losses. Task heads and other non-shared parameters receive
-  ``Σ_k h_k ∇L_k + ∇reg`` from an ordinary backward restricted to them
-  (``h_k = 1``: each head gets exactly its own task's gradient; DB-MTL and
-  GradNorm use their weights). The shared parameters receive the combined
-  update plus the regularizer gradient (parameter mode: an extra row of the
-  batched VJP; rep mode: one backward of the representation with the
-  combined representation gradient, plus the regularizer).
+* ``LOSSES`` (EW, Uncertainty, DWA, RLW, IMTL-L, FAMO): one backward of
+  ``Σ_k w_k L_k + Σ reg`` (weights from the global loss values); learnable
+  weightings also back-propagate their ``balancer_loss`` into their own
+  parameters (a param group of the model optimizer, or their own optimizer
+  for FAMO).
+* ``GRAMIAN`` / ``JACOBIAN`` (gradient methods, GradNorm): the per-task
+  gradients ``J`` (K×P) w.r.t. the shared parameters (``rep_grad=False``)
+  or the shared representation (``rep_grad=True``) come from one
+  vmap-batched VJP over the stacked task losses
+  (:mod:`.task_gradients`). Task heads and other non-shared parameters
+  receive ``Σ_k h_k ∇L_k + ∇reg`` from an ordinary backward restricted to
+  them (``h_k = balancer.head_weights``: 1 for gradient methods, the
+  weights for GradNorm, ``1/L_k`` for DB-MTL). The shared parameters
+  receive the combined update plus the regularizer gradient (parameter
+  mode: an extra row of the batched VJP; rep mode: one backward of the
+  representation with the combined representation gradient).
 * Tasks with ``task_active`` False sit out (their rows are dropped).
 
-Distributed (losses normalised by *global* counts, gradients summed, see
-``mtlpartial.utils.dist_utils``): loss values given to balancers are
-``global_sum``-med; in parameter mode ``J`` (and the regularizer row) is
-all-reduced before ``combine``; in rep mode only the K×K Gramian is
-all-reduced (the global representation is the concatenation of the ranks'
-ones, so ``Σ_r J_r J_rᵀ`` is its Gramian) and each rank applies the weights
-to its own rows — exact for Gramian-based methods, per-rank for GradDrop and
-DB-MTL. Other gradients are all-reduced (SUM) right before the optimizer
-step, so gradient accumulation stays exact. Balancer parameters are updated
-identically on every rank and are never all-reduced.
+Distributed (losses normalised by *global* counts, gradients summed with
+``mmengine.dist``): loss values given to balancers are all-reduced; in
+parameter mode ``J`` (and the regularizer row) is all-reduced before
+balancing; in rep mode only the K×K Gramian is (the global representation
+is the concatenation of the ranks' ones, so ``Σ_r J_r J_rᵀ`` is its
+Gramian) and each rank applies the weights to its own rows: exact for
+Gramian methods, per rank for the Jacobian methods. Other gradients are
+all-reduced (SUM) right before the optimizer step, so gradient
+accumulation stays exact. Balancer parameters are updated identically on
+every rank and are never all-reduced.
 
-Gradient accumulation: ``_inner_count`` grows by one per call; the combined
-update is computed per micro-batch on unscaled gradients and then divided
-by the accumulation factor (so scale-invariant methods such as Nash-MTL
-keep their meaning). Clipping happens in ``step()``.
+Gradient accumulation: ``_inner_count`` grows by one per call; the
+combined update is computed per micro-batch on unscaled gradients and then
+divided by the accumulation factor (so scale-invariant methods such as
+Nash-MTL keep their meaning). Clipping happens in ``step()``.
 
 AMP: task losses are multiplied by the loss scale before the VJP and ``J``
-is unscaled before combining; everything written to ``.grad`` is scaled, so
-``AmpOptimWrapper.step`` unscales and skips non-finite steps as usual.
+is unscaled before balancing; everything written to ``.grad`` is scaled,
+so ``AmpOptimWrapper.step`` unscales and skips non-finite steps as usual.
 """
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
-from mmengine.dist import (broadcast_object_list, get_world_size,
-                           is_distributed)
 from mmengine.logging import MessageHub
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
 from torch import Tensor
 
-from mtlpartial.engine.balancers import BaseBalancer, BaseLossWeighting
-from mtlpartial.registry import BALANCERS, OPTIM_WRAPPERS
-from mtlpartial.utils.dist_utils import all_reduce_grads, global_sum
-from .task_gradients import nested_pairs, split_like, task_jacobian
+from mtlpartial.engine.balancers import BalancerInput, BaseBalancer
+from mtlpartial.registry import OPTIM_WRAPPERS
+from mtlpartial.structures import MultiTaskLosses
+from .gradient_update import GradientUpdateMixin
+from .step_inputs import StepInputs, all_reduce_grads, sum_across_ranks
+
+CONSTRUCTOR_HINT = ("build it with constructor='MultiTaskOptimWrapperConstru"
+                    "ctor' in the optim_wrapper config (it builds the "
+                    "balancer for the model's tasks and passes the shared "
+                    'parameters)')
 
 
-def _distributed() -> bool:
-    return is_distributed() and get_world_size() > 1
-
-
-def _all_reduce_(tensor: Tensor) -> Tensor:
-    if _distributed():
-        torch.distributed.all_reduce(tensor, op=torch.distributed.ReduceOp.SUM)
-    return tensor
-
-
-class MultiTaskOptimWrapperMixin:
+class MultiTaskOptimWrapperMixin(GradientUpdateMixin):
     """Task balancing for mmengine optim wrappers (see module docstring).
 
     Args:
-        balancer (dict | BaseBalancer): a ``BALANCERS`` config or instance.
-            Defaults to ``dict(type='EW')``.
+        balancer (BaseBalancer): set up for the model's tasks (given by
+            ``MultiTaskOptimWrapperConstructor``, which builds it from the
+            config's ``balancer``, default ``dict(type='EW')``).
+        shared_params (Sequence[nn.Parameter]): the shared parameters
+            (backbone, neck); required by gradient balancers.
         rep_grad (bool): per-task gradients w.r.t. the shared
             representation (MGDA-UB style) instead of the shared parameters.
-            Only used by methods that need task gradients. Defaults to
+            Only used by balancers that need task gradients. Defaults to
             False.
         batched_vjp (bool): one vmap-batched VJP for all tasks (falls back
             to a loop on ops without vmap support). Defaults to True.
-        num_tasks (int, optional): set up the balancer at construction
-            (learnable weightings then join the optimizer before the param
-            schedulers are built). Otherwise it is set up at the first
-            ``update_multitask`` or when a checkpoint is loaded.
-        balancer_param_cfg (dict, optional): options of the param group of
-            learnable balancer parameters (e.g. ``lr``). Defaults to
-            ``weight_decay=0``.
         **kwargs: arguments of the mmengine wrapper (``optimizer``,
             ``accumulative_counts``, ``clip_grad``, ...).
     """
 
     def __init__(self,
                  *args,
-                 balancer: Union[dict, BaseBalancer, None] = None,
+                 balancer: Optional[BaseBalancer] = None,
+                 shared_params: Sequence[nn.Parameter] = (),
                  rep_grad: bool = False,
                  batched_vjp: bool = True,
-                 num_tasks: Optional[int] = None,
-                 balancer_param_cfg: Optional[dict] = None,
                  **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        if balancer is None:
-            balancer = dict(type='EW')
-        if isinstance(balancer, dict):
-            balancer = BALANCERS.build(balancer)
+        name = type(self).__name__
         if not isinstance(balancer, BaseBalancer):
-            raise TypeError(f'optim_wrapper.balancer must be a BALANCERS '
-                            f'config or a BaseBalancer, got '
-                            f'{type(balancer).__name__}')
+            raise TypeError(f'{name} needs a built balancer, got '
+                            f'{type(balancer).__name__}: {CONSTRUCTOR_HINT}')
+        if balancer.num_tasks is None:
+            raise ValueError(f'{name}: the balancer is not set up for the '
+                             f'tasks; {CONSTRUCTOR_HINT}')
         self.balancer = balancer
+        self.shared_params = [p for p in shared_params if p.requires_grad]
         self.rep_grad = bool(rep_grad)
         self.batched_vjp = bool(batched_vjp)
-        self.balancer_param_cfg = dict(balancer_param_cfg or {})
-        if 'weight_decay' in self.optimizer.defaults:
-            self.balancer_param_cfg.setdefault('weight_decay', 0.0)
-        self._seed_synced = False
-        if num_tasks is not None:
-            self.setup_balancer(num_tasks)
+        if balancer.input is not BalancerInput.LOSSES and \
+                not self.shared_params:
+            raise ValueError(f'{name}: {type(balancer).__name__} combines '
+                             'task gradients and needs the shared '
+                             f'parameters; {CONSTRUCTOR_HINT}')
+        known = {id(p) for p in self.model_params()}
+        if any(id(p) not in known for p in self.shared_params):
+            raise ValueError(f'{name}: some shared parameters are not in '
+                             'the optimizer')
 
-    # ------------------------------------------------------------- set up
-    def _optimizer_device(self) -> torch.device:
-        for group in self.optimizer.param_groups:
-            for p in group['params']:
-                return p.device
-        return torch.device('cpu')
-
-    def setup_balancer(self, num_tasks: int,
-                       device: Optional[torch.device] = None) -> None:
-        """Size the balancer and add its learnable parameters (once)."""
-        self.balancer.setup(int(num_tasks))
-        self.balancer.to(device or self._optimizer_device())
-        params = self.balancer.optimizer_parameters()
-        known = {
-            id(p)
-            for group in self.optimizer.param_groups for p in group['params']
-        }
-        new = [p for p in params if id(p) not in known]
-        if new:
-            self.optimizer.add_param_group(
-                dict(params=new, **self.balancer_param_cfg))
-
-    def _sync_seed(self) -> None:
-        """Give every rank rank 0's seed for unseeded random balancers."""
-        if self._seed_synced:
-            return
-        self._seed_synced = True
-        b = self.balancer
-        if _distributed() and hasattr(b, 'seed') and b.seed is None and \
-                getattr(b, '_gen', None) is None and \
-                getattr(b, '_gen_state', None) is None:
-            obj = [torch.initial_seed()]
-            broadcast_object_list(obj, src=0)
-            b.seed = int(obj[0])
+    def model_params(self) -> List[nn.Parameter]:
+        """Trainable parameters of the optimizer, without the balancer's."""
+        own = {id(p) for p in self.balancer.optimizer_parameters()}
+        return [
+            p for group in self.optimizer.param_groups
+            for p in group['params'] if p.requires_grad and id(p) not in own
+        ]
 
     # -------------------------------------------------------------- state
     def state_dict(self) -> dict:
@@ -179,13 +150,79 @@ class MultiTaskOptimWrapperMixin:
         state_dict = dict(state_dict)
         balancer_state = state_dict.pop('balancer', None)
         if balancer_state is not None:
-            extra = balancer_state.get('_extra_state') or {}
-            if extra.get('num_tasks') is not None:
-                self.setup_balancer(int(extra['num_tasks']))
             self.balancer.load_state_dict(balancer_state)
         super().load_state_dict(state_dict)
 
-    # ------------------------------------------------------------ scaling
+    def update_params(self, *args, **kwargs) -> None:
+        raise TypeError(f'{type(self).__name__} updates from the structured '
+                        'losses of a multi-task model: call '
+                        'update_multitask(losses) (MultiTaskModel.train_step '
+                        'does)')
+
+    # ----------------------------------------------------------- the step
+    def update_multitask(self, losses: MultiTaskLosses) -> Dict[str, Tensor]:
+        """Balance the task losses of one iteration and update.
+
+        Args:
+            losses (MultiTaskLosses): the model's forward result.
+
+        Returns:
+            dict: ``weight_<task>`` of the active tasks when the balancer
+            has per-task weights (local values are logged by the model).
+        """
+        if not isinstance(losses, MultiTaskLosses):
+            raise TypeError(f'{type(self).__name__}.update_multitask expects '
+                            'MultiTaskLosses (MultiTaskModel.loss), got '
+                            f'{type(losses).__name__}')
+        if len(losses.task_names) != self.balancer.num_tasks:
+            raise ValueError(
+                f'{type(self).__name__}: the balancer was built for '
+                f'{self.balancer.num_tasks} tasks, the losses have '
+                f'{len(losses.task_names)} {losses.task_names}')
+        step = self._step_inputs(losses)
+        if self.balancer.input is BalancerInput.LOSSES:
+            weights = self._weighting_update(step)
+            sync = self.model_params()
+        else:
+            weights = self._gradient_update(step)
+            shared = {id(p) for p in self.shared_params}
+            sync = [p for p in self.model_params()
+                    if self.rep_grad or id(p) not in shared]
+        self._inner_count += 1
+        if self.should_update():
+            all_reduce_grads(sync)
+            self.step()
+            self.zero_grad()
+            self.balancer.after_step()
+        log_vars = {}
+        if weights is not None and weights.numel() == len(step.rows):
+            for k, w in zip(step.rows, weights.detach().cpu().tolist()):
+                log_vars[f'weight_{losses.task_names[k]}'] = torch.tensor(
+                    float(w))
+        return log_vars
+
+    def _step_inputs(self, losses: MultiTaskLosses) -> StepInputs:
+        rows = losses.task_active.cpu().nonzero().flatten().tolist()
+        values = torch.stack([v.detach().reshape(())
+                              for v in losses.task_losses])
+        values = sum_across_ranks(
+            values.to(torch.promote_types(values.dtype, torch.float32)))
+        hub = MessageHub.get_current_instance()
+        device = values.device
+        for p in self.model_params()[:1]:
+            device = p.device
+        loss_factor = float(self.scale_loss(torch.ones(())))
+        grad_scale = self._grad_scale(device)
+        return StepInputs(
+            losses=losses,
+            rows=rows,
+            values=values[torch.tensor(rows, dtype=torch.long).to(
+                values.device)],
+            reg=losses.regularizer_total(),
+            epoch=hub.get_info('epoch') if hub is not None else None,
+            factor=loss_factor * grad_scale,
+            grad_scale=grad_scale)
+
     def _grad_scale(self, device) -> float:
         """AMP loss scale (1 without a loss scaler)."""
         scaler = getattr(self, 'loss_scaler', None)
@@ -194,251 +231,24 @@ class MultiTaskOptimWrapperMixin:
         # ``scale`` also initialises the scaler lazily (needed by ``step``)
         return float(scaler.scale(torch.ones((), device=device)))
 
-    # ----------------------------------------------------------- the step
-    @staticmethod
-    def _split_losses(losses: Dict[str, Union[Tensor, List[Tensor]]],
-                      task_names: Sequence[str]
-                      ) -> Tuple[List[Tensor], Optional[Tensor]]:
-        task_losses = []
-        for t in task_names:
-            key = f'loss_{t}'
-            if key not in losses:
-                raise KeyError(
-                    f'MultiTaskOptimWrapper: the model loss dict has no '
-                    f'"{key}" for task "{t}"; keys are {sorted(losses)}')
-            value = losses[key]
-            if not isinstance(value, Tensor) or value.numel() != 1:
-                raise ValueError(
-                    f'MultiTaskOptimWrapper: "{key}" must be a scalar tensor, '
-                    f'got {type(value).__name__} '
-                    f'{getattr(value, "shape", "")}')
-            task_losses.append(value.reshape(()))
-        task_keys = {f'loss_{t}' for t in task_names}
-        reg_terms = []
-        for key, value in losses.items():
-            if 'loss' not in key or key in task_keys:
-                continue
-            if isinstance(value, Tensor):
-                reg_terms.append(value.mean())
-            elif isinstance(value, (list, tuple)):
-                reg_terms.extend(v.mean() for v in value)
-            else:
-                raise TypeError(f'MultiTaskOptimWrapper: "{key}" must be a '
-                                f'tensor or a list of tensors, got '
-                                f'{type(value).__name__}')
-        reg = sum(reg_terms) if reg_terms else None
-        return task_losses, reg
+    def _backward_balancer(self, step: StepInputs,
+                           gram: Optional[Tensor]) -> None:
+        """Gradient of the balancer's own objective (learnable ones)."""
+        if not step.rows:
+            return
+        own = self.balancer.balancer_loss(gram, step.values, step.tasks)
+        if own is not None:
+            (own * step.factor).backward()
 
-    @staticmethod
-    def _active_tasks(model: nn.Module, task_losses: List[Tensor]) -> Tensor:
-        active = getattr(model, 'task_active', None)
-        if active is None:
-            flags = torch.tensor([float(v.requires_grad) for v in task_losses])
-            return global_sum(flags) > 0
-        active = torch.as_tensor(active).detach().reshape(-1).bool().cpu()
-        if active.numel() != len(task_losses):
-            raise ValueError(
-                f'model.task_active has {active.numel()} entries for '
-                f'{len(task_losses)} tasks {tuple(model.task_names)}')
-        return active
-
-    def update_multitask(self, model: nn.Module,
-                         losses: Dict[str, Tensor]) -> Dict[str, Tensor]:
-        """Balance the task losses of one iteration and update.
-
-        Args:
-            model (nn.Module): the multi-task model (see module docstring).
-            losses (dict): the model's loss dict.
-
-        Returns:
-            dict: ``log_vars`` (``model.parse_losses``; local values) plus
-            ``weight_<task>`` for the active tasks when the balancer exposes
-            weights.
-        """
-        task_names = tuple(model.task_names)
-        if not task_names:
-            raise ValueError('MultiTaskOptimWrapper: model.task_names is '
-                             'empty')
-        task_losses, reg = self._split_losses(losses, task_names)
-        _, log_vars = model.parse_losses(losses)
-        model_params = [p for p in model.parameters() if p.requires_grad]
-        device = model_params[0].device if model_params else \
-            task_losses[0].device
-        self.setup_balancer(len(task_names), device)
-        self._sync_seed()
-
-        active = self._active_tasks(model, task_losses)
-        idx = active.nonzero().flatten()
-        values = torch.stack([v.detach() for v in task_losses])
-        values = global_sum(
-            values.to(torch.promote_types(values.dtype, torch.float32)))
-        act_values = values[idx.to(values.device)]
-        inv_factor = float(self.scale_loss(torch.ones(())))
-        grad_scale = self._grad_scale(device)
-        hub = MessageHub.get_current_instance()
-        epoch = hub.get_info('epoch') if hub is not None else None
-
-        b = self.balancer
-        self.balancer.last_weights = None
-        if b.needs_task_grads:
-            self._gradient_update(model, task_losses, reg, idx, act_values,
-                                  epoch, inv_factor, grad_scale)
-            shared_ids = {id(p) for p in model.shared_parameters()}
-            sync = model_params if self.rep_grad else [
-                p for p in model_params if id(p) not in shared_ids
-            ]
-        else:
-            self._weighting_update(task_losses, reg, idx, act_values, epoch,
-                                   inv_factor * grad_scale)
-            sync = model_params
-
-        self._inner_count += 1
-        if self.should_update():
-            all_reduce_grads(sync)
-            self.step()
-            self.zero_grad()
-            b.after_step()
-
-        weights = b.last_weights
-        if weights is not None and weights.numel() == idx.numel():
-            for k, w in zip(idx.tolist(), weights.detach().cpu().tolist()):
-                log_vars[f'weight_{task_names[k]}'] = torch.tensor(
-                    float(w))
-        return log_vars
-
-    @staticmethod
-    def _weighted_sum(task_losses: List[Tensor], idx: Tensor,
-                      weights: Tensor, reg: Optional[Tensor]
-                      ) -> Optional[Tensor]:
-        terms = [
-            weights[r].to(task_losses[k]) * task_losses[k]
-            for r, k in enumerate(idx.tolist())
-            if task_losses[k].requires_grad
-        ]
-        if reg is not None and reg.requires_grad:
-            terms.append(reg)
-        return sum(terms) if terms else None
-
-    def _weighting_update(self, task_losses, reg, idx, act_values, epoch,
-                          factor: float) -> None:
-        b = self.balancer
-        weights = b.weights(act_values, idx, epoch=epoch)
-        total = self._weighted_sum(task_losses, idx, weights, reg)
+    # ------------------------------------------------- loss weightings
+    def _weighting_update(self, step: StepInputs) -> Tensor:
+        weights = self.balancer.weights(
+            None, step.values, step.tasks, epoch=step.epoch)
+        total = step.weighted_sum(weights)
         if total is not None:
-            (total * factor).backward()
-        if isinstance(b, BaseLossWeighting) and idx.numel():
-            own = b.balancer_loss(act_values, idx)
-            if own is not None:
-                (own * factor).backward()
-
-    def _gradient_update(self, model, task_losses, reg, idx, act_values,
-                         epoch, inv_factor: float, scale: float) -> None:
-        b = self.balancer
-        factor = inv_factor * scale
-        shared = [p for p in model.shared_parameters() if p.requires_grad]
-        shared_ids = {id(p) for p in shared}
-        others = [
-            p for p in model.parameters()
-            if p.requires_grad and id(p) not in shared_ids
-        ]
-        rows = idx.tolist()
-        graph_rows = [
-            r for r, k in enumerate(rows) if task_losses[k].requires_grad
-        ]
-        outputs = [task_losses[rows[r]] for r in graph_rows]
-        reg_graph = reg is not None and reg.requires_grad
-        if self.rep_grad:
-            inputs = [t for t in model.shared_representation()
-                      if t.requires_grad]
-            if graph_rows and not inputs:
-                raise ValueError(
-                    'MultiTaskOptimWrapper(rep_grad=True): '
-                    'model.shared_representation() returned no tensor that '
-                    'requires grad')
-            nested = nested_pairs(inputs) if len(inputs) > 1 else []
-            if nested:
-                raise ValueError(
-                    'MultiTaskOptimWrapper(rep_grad=True): the shared '
-                    'representation tensors must not depend on each other, '
-                    f'but tensor {nested[0][0]} of '
-                    'model.shared_representation() is computed from tensor '
-                    f'{nested[0][1]} (heads reading several nested backbone '
-                    'levels); use rep_grad=False')
-        else:
-            inputs = shared
-            if reg_graph:
-                outputs = outputs + [reg]
-        dtype = torch.promote_types(
-            torch.float32, inputs[0].dtype if inputs else torch.float32)
-        # ``scale`` is the AMP loss scale: keep fp16 VJPs in range
-        local = task_jacobian([o * scale for o in outputs]
-                              if scale != 1.0 else outputs,
-                              inputs, self.batched_vjp, dtype)
-        if scale != 1.0:
-            local = local / scale
-        num_p = local.shape[1]
-        jac = local.new_zeros(len(rows), num_p)
-        if graph_rows:
-            jac[graph_rows] = local[:len(graph_rows)]
-        reg_row = None
-        if not self.rep_grad and reg is not None:
-            reg_row = local[len(graph_rows)] if reg_graph else \
-                local.new_zeros(num_p)
-            if _distributed():
-                buf = _all_reduce_(torch.cat([jac, reg_row[None]]))
-                jac, reg_row = buf[:-1], buf[-1]
-        elif not self.rep_grad:
-            _all_reduce_(jac)
-
-        # combine
-        if isinstance(b, BaseLossWeighting) or b.gramian_based:
-            gram = jac @ jac.T
-            if self.rep_grad:
-                _all_reduce_(gram)
-            if isinstance(b, BaseLossWeighting):
-                weights = b.weights(act_values, idx, gramian=gram,
-                                    epoch=epoch)
-                head_w = weights
-            else:
-                weights = b.gramian_weights(gram, act_values, idx)
-                head_w = b.head_weights(act_values, idx)
-            update = weights.to(jac) @ jac if rows else jac.new_zeros(num_p)
-        else:
-            update = b.combine(jac, act_values, idx)
-            head_w = b.head_weights(act_values, idx)
-
-        # task-specific (and other non-shared) parameters
-        head_total = self._weighted_sum(task_losses, idx, head_w, reg)
-        if others and head_total is not None:
-            torch.autograd.backward(
-                head_total * factor, inputs=others,
-                retain_graph=self.rep_grad)
-        if isinstance(b, BaseLossWeighting) and rows:
-            own = b.balancer_loss(act_values, idx, gramian=gram)
-            if own is not None:
-                (own * factor).backward()
-
-        # shared parameters
-        if self.rep_grad:
-            tensors, grads = [], []
-            if graph_rows:
-                for t, g in zip(inputs, split_like(update * factor, inputs)):
-                    tensors.append(t)
-                    grads.append(g.to(t.dtype))
-            if reg_graph:
-                tensors.append(reg)
-                grads.append(torch.full_like(reg, factor))
-            if tensors and shared:
-                torch.autograd.backward(tensors, grads, inputs=shared)
-        else:
-            total = update if reg_row is None else update + reg_row
-            total = total * factor
-            for p, g in zip(shared, split_like(total, shared)):
-                g = g.to(p.dtype)
-                if p.grad is None:
-                    p.grad = g.clone()
-                else:
-                    p.grad.add_(g)
+            (total * step.factor).backward()
+        self._backward_balancer(step, None)
+        return weights
 
 
 @OPTIM_WRAPPERS.register_module()

@@ -39,6 +39,23 @@ def nested_pairs(tensors: Sequence[Tensor]) -> List[tuple]:
     return pairs
 
 
+def check_representation(tensors: Sequence[Tensor]) -> None:
+    """Reject representation tensors that depend on each other.
+
+    Raises:
+        ValueError: naming the dependent pair (heads reading several nested
+            backbone levels).
+    """
+    nested = nested_pairs(tensors) if len(tensors) > 1 else []
+    if nested:
+        raise ValueError(
+            'MultiTaskOptimWrapper(rep_grad=True): the shared representation '
+            'tensors must not depend on each other, but tensor '
+            f'{nested[0][0]} of MultiTaskLosses.shared_representation is '
+            f'computed from tensor {nested[0][1]} (heads reading several '
+            'nested backbone levels); use rep_grad=False')
+
+
 def flat_size(tensors: Sequence[Tensor]) -> int:
     return sum(t.numel() for t in tensors)
 

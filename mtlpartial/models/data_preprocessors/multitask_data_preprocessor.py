@@ -72,6 +72,19 @@ class MultiTaskDataPreprocessor(BaseDataPreprocessor):
         self.task_names = tuple(task_names) if task_names else None
         self.channels_last = channels_last
 
+    def denormalize(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Images in the scale of the packed inputs from preprocessed ones
+        (``x * std + mean``; unchanged without normalisation), detached.
+
+        Args:
+            inputs (Tensor): ``(N, 3, H, W)`` rows of the preprocessed
+                ``inputs``.
+        """
+        inputs = inputs.detach()
+        if not self._normalize:
+            return inputs
+        return inputs * self.std.to(inputs) + self.mean.to(inputs)
+
     def set_tasks(self, tasks: Mapping) -> None:
         """Task order and ground-truth pad values, from the model's task
         specs (called once when the model is built)."""

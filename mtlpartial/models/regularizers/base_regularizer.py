@@ -2,21 +2,29 @@
 """The interface between a multi-task model and its regularizers.
 
 A regularizer is an ``nn.Module`` owned by the model (so its parameters are
-optimised, checkpointed and can get their own paramwise lr). On every
-training step the model calls ``reg(ctx)`` with a
-:class:`RegularizerContext` and adds the returned losses to its loss dict
-as ``<reg.name>.loss_<term>``. Those terms are *not* subject to task
-balancing or gradient surgery: optim wrappers add them after combining the
-task gradients.
+optimised, checkpointed and can get their own paramwise lr). Two calls:
+
+* once, after the model has built its heads: ``setup(tasks, heads)`` with
+  the ordered task specs and the task heads (the only parts of the model a
+  regularizer may know; DGR copies the heads' architecture, MTPSL and JTR
+  size their networks from the task encodings);
+* every training step: ``regularize(ctx)`` with a
+  :class:`RegularizerContext` (checks it, applies the warm-up and ramp,
+  calls ``forward``). The model adds the returned losses to
+  ``MultiTaskLosses.regularizer_losses`` as ``<reg.name>.loss_<term>``
+  (other entries, diagnostics, are logged). Those terms are *not* subject
+  to task balancing or gradient surgery: the optim wrapper adds them after
+  combining the task gradients.
 
 A regularizer never sees labels of unlabelled tasks: the batch only carries
 :class:`~mtlpartial.structures.LabelledTarget` objects, i.e. ground truth of
 the labelled samples.
 """
 import dataclasses
-from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
+import torch.nn as nn
 from mmengine.model import BaseModule
 from torch import Tensor
 
@@ -56,11 +64,14 @@ class RegularizerContext:
             diagnostics (``model.train_cfg.diagnostics_interval``):
             regularizers may then return non-loss entries such as
             ``cos_gap`` (see :meth:`BaseRegularizer.forward`).
-        heads: the model's task heads (``{task: module}``), e.g. to copy
-            their architecture.
         head_forward: ``head_forward(task, head_module, head_input)``
             returns the activated, upsampled prediction of ``head_module``
             exactly as the model computes it for its real head.
+        images: per view, the input images ``(B, 3, H, W)`` in the scale of
+            the packed inputs (float, [0, 1] in mtlpartial; the data
+            preprocessor's normalisation undone), without graph. Padded
+            pixels (``size_divisor``) hold the padding value;
+            ``batch.valid_region()`` marks the image.
     """
     tasks: Dict[str, BaseTask]
     batch: MultiTaskBatch
@@ -72,21 +83,20 @@ class RegularizerContext:
     iter: int = 0
     iters_per_epoch: Optional[float] = None
     diagnostics: bool = False
-    heads: Dict[str, 'BaseModule'] = field(default_factory=dict)
     head_forward: Optional[Callable] = None
+    images: Optional[List[Tensor]] = None
 
     def detached(self) -> 'RegularizerContext':
         """The same context with every tensor of the MTL network detached
-        (predictions, features, head inputs) and no real heads: whatever a
-        regularizer computes from it trains its own networks only."""
+        (predictions, features, head inputs): whatever a regularizer
+        computes from it trains its own networks only."""
         return dataclasses.replace(
             self,
             preds=[{t: p.detach() for t, p in view.items()}
                    for view in self.preds],
             feats=[f.detach() for f in self.feats],
             head_inputs=[tuple(x.detach() for x in view)
-                         for view in self.head_inputs],
-            heads={})
+                         for view in self.head_inputs])
 
     @property
     def task_names(self) -> Sequence[str]:
@@ -127,11 +137,14 @@ class BaseRegularizer(BaseModule):
         init_cfg (dict, optional): mmengine init config.
 
     Subclasses set ``num_views`` (the augmented views the method needs) and
-    implement :meth:`forward`, returning ``{'loss_<term>': Tensor}``. The
-    model calls :meth:`regularize`, which applies the warm-up and the ramp.
+    ``min_tasks``, build their networks in :meth:`build` and implement
+    :meth:`forward`, returning ``{'loss_<term>': Tensor}``. The model calls
+    :meth:`setup` once and :meth:`regularize` every step, which checks the
+    context (:meth:`check_context`) and applies the warm-up and the ramp.
     """
     default_name = 'reg'
     num_views = 1
+    min_tasks = 1
 
     def __init__(self, name: Optional[str] = None, loss_weight: float = 1.0,
                  warmup_iters: int = 0, rampup_epochs: float = 0.0,
@@ -151,6 +164,58 @@ class BaseRegularizer(BaseModule):
         self.warmup_iters = int(warmup_iters)
         self.rampup_epochs = float(rampup_epochs)
         self.rampup_iters = int(rampup_iters)
+        self.task_names: Tuple[str, ...] = ()
+
+    # ------------------------------------------------------------ set-up
+    def setup(self, tasks: Mapping[str, BaseTask],
+              heads: Mapping[str, nn.Module]) -> None:
+        """Called once by the model after it has built its heads.
+
+        Records the task order (checked on every step) and calls
+        :meth:`build`.
+
+        Args:
+            tasks: the model's task specs, in task order.
+            heads: the model's task heads, ``{task: module}``.
+
+        Raises:
+            ValueError: with fewer than ``min_tasks`` tasks.
+        """
+        if len(tasks) < self.min_tasks:
+            raise ValueError(f'{type(self).__name__} needs >= '
+                             f'{self.min_tasks} tasks, got {list(tasks)}')
+        self.task_names = tuple(tasks)
+        self.build(tasks, heads)
+
+    def build(self, tasks: Mapping[str, BaseTask],
+              heads: Mapping[str, nn.Module]) -> None:
+        """Build the regularizer's networks for ``tasks`` (and ``heads``).
+        Defaults to none."""
+
+    def check_context(self, ctx: RegularizerContext) -> None:
+        """The context matches what the regularizer was built for.
+
+        Raises:
+            RuntimeError: if :meth:`setup` was not called.
+            ValueError: for other tasks or too few views.
+        """
+        if not self.task_names:
+            raise RuntimeError(
+                f'{type(self).__name__}.setup(tasks, heads) was not called '
+                '(the model calls it after building its heads)')
+        if tuple(ctx.tasks) != self.task_names:
+            raise ValueError(f'{self.name}: built for tasks '
+                             f'{self.task_names}, got {tuple(ctx.tasks)}')
+        if ctx.num_views < self.num_views:
+            raise ValueError(f'{self.name} needs {self.num_views} views, got '
+                             f'{ctx.num_views}')
+
+    def zero_loss(self, like: Tensor) -> Tensor:
+        """A zero loss that touches every parameter of the regularizer, so
+        that every rank runs the same backward when a batch gives the
+        regularizer nothing to do."""
+        return sum(p.sum() for p in self.parameters()) * 0.0 + \
+            like.new_zeros(())
 
     def in_warmup(self, it: int) -> bool:
         """True while the regularizer must not reach the MTL network."""
@@ -177,6 +242,7 @@ class BaseRegularizer(BaseModule):
         Loss entries (keys with 'loss') are scaled by :meth:`rampup_factor`;
         other entries (diagnostics) are returned as they are.
         """
+        self.check_context(ctx)
         if self.in_warmup(ctx.iter):
             ctx = ctx.detached()
         terms = self(ctx)
@@ -188,10 +254,6 @@ class BaseRegularizer(BaseModule):
             k: v * factor if 'loss' in k else v
             for k, v in terms.items()
         }
-
-    def setup(self, model) -> None:
-        """Called once by the model after it has built its heads (e.g. DGR
-        copies the head architecture here). Defaults to a no-op."""
 
     def forward(self, ctx: RegularizerContext) -> Dict[str, Tensor]:
         raise NotImplementedError

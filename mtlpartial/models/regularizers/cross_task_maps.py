@@ -1,24 +1,71 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
 """The Direct-Map and Perceptual-Map baselines of MTPSL (Sec. 3.2,
 "Alternative mapping strategies", after Zamir et al., CVPR 2020)."""
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Sequence, Tuple
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from torch import Tensor
 from torch.func import functional_call
 
 from mtlpartial.registry import MODELS
-from mtlpartial.tasks import masked_mean_per_sample
+from mtlpartial.tasks import BaseTask, masked_mean_per_sample
 from .base_regularizer import BaseRegularizer, RegularizerContext
-from .mapping_nets import PairMapNet
+from .layers import conv_norm_relu, xavier_init
 from .utils import gather_gt
+
+
+class PairMapNet(nn.Module):
+    """A small encoder-decoder mapping one task's map to another task's
+    output (Direct-Map / Perceptual-Map, after Zamir et al.'s cross-task
+    networks; the paper uses a whole SegNet, configurable here).
+
+    Args:
+        in_channels (int): encoded channels of the source task.
+        out_channels (int): head channels of the target task.
+        channels (Sequence[int]): encoder widths; a 2x2 max-pool separates
+            stages; the decoder mirrors them with bilinear upsampling.
+        norm (str): 'batch' (default) or 'instance'.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 channels: Sequence[int] = (32, 64, 128),
+                 norm: str = 'batch') -> None:
+        super().__init__()
+        if len(channels) == 0:
+            raise ValueError('PairMapNet: `channels` must be non-empty')
+        f = list(channels)
+        self.encoder = nn.ModuleList(
+            conv_norm_relu(in_channels if i == 0 else f[i - 1], f[i], norm)
+            for i in range(len(f)))
+        self.decoder = nn.ModuleList(
+            conv_norm_relu(f[i] + f[i - 1], f[i - 1], norm)
+            for i in reversed(range(1, len(f))))
+        self.head = nn.Conv2d(f[0], out_channels, 1)
+        xavier_init(self)
+
+    def forward(self, x: Tensor) -> Tensor:
+        skips = []
+        for i, block in enumerate(self.encoder):
+            if i > 0:
+                x = F.max_pool2d(x, 2, 2, ceil_mode=True)
+            x = block(x)
+            skips.append(x)
+        for j, block in enumerate(self.decoder):
+            skip = skips[-2 - j]
+            x = F.interpolate(x, size=skip.shape[-2:], mode='bilinear',
+                              align_corners=False)
+            x = block(torch.cat([x, skip], dim=1))
+        return self.head(x)
 
 
 class PairwiseMapRegularizer(BaseRegularizer):
     """Base of regularizers with one mapping network per ordered task pair.
 
-    ``setup(model)`` builds ``K(K-1)`` :class:`PairMapNet` s, ``maps[
+    ``setup(tasks, heads)`` builds ``K(K-1)`` :class:`PairMapNet` s, ``maps[
     's_to_t']`` mapping the encoding of task ``s`` (``encoded_channels``) to
     the head output of task ``t`` (``num_outputs``, then ``activate``).
     Pairs have distinct networks, so the forward loops over the pairs that
@@ -34,51 +81,35 @@ class PairwiseMapRegularizer(BaseRegularizer):
             rampup_epochs (float), rampup_iters (int): see BaseRegularizer.
     """
     num_views = 1
+    min_tasks = 2
 
     def __init__(self,
                  channels: Sequence[int] = (32, 64, 128),
                  norm: str = 'batch',
                  pred_encoding: str = 'soft',
                  view: int = 0,
-                 name: Optional[str] = None,
-                 loss_weight: float = 1.0,
-                 init_cfg=None,
                  **kwargs) -> None:
-        super().__init__(
-            name=name, loss_weight=loss_weight, init_cfg=init_cfg,
-            **kwargs)
+        super().__init__(**kwargs)
         self.channels = tuple(channels)
         self.norm = norm
         self.pred_encoding = pred_encoding
         self.view = int(view)
         self.num_views = self.view + 1
         self.maps = nn.ModuleDict()
-        self.task_names: Tuple[str, ...] = ()
 
     @staticmethod
     def key(s: str, t: str) -> str:
         return f'{s}_to_{t}'
 
-    def setup(self, model) -> None:
-        tasks = model.tasks
-        if len(tasks) < 2:
-            raise ValueError(f'{type(self).__name__} needs >= 2 tasks')
-        self.task_names = tuple(tasks)
+    def build(self, tasks: Mapping[str, BaseTask],
+              heads: Mapping[str, nn.Module]) -> None:
+        """One mapping network per ordered pair of ``tasks``."""
         for s, ts in tasks.items():
             for t, tt in tasks.items():
                 if s != t:
                     self.maps[self.key(s, t)] = PairMapNet(
                         ts.encoded_channels, tt.num_outputs, self.channels,
                         self.norm)
-
-    def _check(self, ctx: RegularizerContext) -> None:
-        if tuple(ctx.tasks) != self.task_names:
-            raise ValueError(f'{self.name}: built for tasks '
-                             f'{self.task_names} (setup(model) called?), got '
-                             f'{tuple(ctx.tasks)}')
-        if ctx.num_views <= self.view:
-            raise ValueError(f'{self.name} uses view {self.view}, the '
-                             f'context has {ctx.num_views} views')
 
     def pairs(self) -> List[Tuple[int, str, int, str]]:
         names = self.task_names
@@ -96,10 +127,6 @@ class PairwiseMapRegularizer(BaseRegularizer):
             raw = net(x)
         return ctx.tasks[t].activate(raw)
 
-    def _zero(self, like: Tensor) -> Tensor:
-        return sum(p.sum() for p in self.parameters()) * 0.0 + \
-            like.new_zeros(())
-
 
 @MODELS.register_module()
 class DirectMap(PairwiseMapRegularizer):
@@ -116,7 +143,6 @@ class DirectMap(PairwiseMapRegularizer):
     default_name = 'direct_map'
 
     def forward(self, ctx: RegularizerContext) -> Dict[str, Tensor]:
-        self._check(ctx)
         v = self.view
         lab = ctx.labelled
         first = next(iter(ctx.preds[v].values()))
@@ -134,7 +160,7 @@ class DirectMap(PairwiseMapRegularizer):
             gt = gather_gt(ctx.batch, t, v, idx)
             total = total.index_add(0, idx, ctx.tasks[t].loss(out, gt))
         if not used:
-            return dict(loss_direct=self._zero(first))
+            return dict(loss_direct=self.zero_loss(first))
         return dict(loss_direct=self.loss_weight * ctx.sample_mean(total))
 
 
@@ -174,7 +200,6 @@ class PerceptualMap(PairwiseMapRegularizer):
         self.fit_weight = float(fit_weight)
 
     def forward(self, ctx: RegularizerContext) -> Dict[str, Tensor]:
-        self._check(ctx)
         v = self.view
         first = next(iter(ctx.preds[v].values()))
         lab = ctx.labelled.to(first.device)
@@ -204,7 +229,7 @@ class PerceptualMap(PairwiseMapRegularizer):
                 perc = perc.index_add(
                     0, idx, masked_mean_per_sample(diff,
                                                    task_s.valid_mask(gt_s)))
-        zero = self._zero(first)
+        zero = self.zero_loss(first)
         return dict(
             loss_fit=zero + self.loss_weight * self.fit_weight *
             ctx.sample_mean(fit),

@@ -3,7 +3,7 @@
 adapted to partially labelled batches."""
 import copy
 from functools import partial
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Mapping, Tuple
 
 import torch
 import torch.nn as nn
@@ -11,6 +11,7 @@ from torch import Tensor
 from torch.func import functional_call
 
 from mtlpartial.registry import MODELS
+from mtlpartial.tasks import BaseTask
 from .base_regularizer import BaseRegularizer, RegularizerContext
 
 MODES = ('fd', 'exact')
@@ -29,7 +30,7 @@ def reset_parameters(module: nn.Module) -> None:
 class DGR(BaseRegularizer):
     """``λ ‖∇_{θ_dummy} L_d‖²`` with fixed random dummy heads.
 
-    ``setup(model)`` copies the architecture of every ``model.heads[t]``
+    ``setup(tasks, heads)`` copies the architecture of every ``heads[t]``
     into ``num_dummy`` sets of randomly re-initialised dummy heads. Their
     tensors are registered as **buffers** (``dummy{n}.{task}.{name}``):
     never in the optimizer, never trained, but saved in checkpoints, so a
@@ -79,13 +80,8 @@ class DGR(BaseRegularizer):
                  h: float = 1e-3,
                  num_dummy: int = 1,
                  mode: str = 'fd',
-                 name: Optional[str] = None,
-                 loss_weight: float = 1.0,
-                 init_cfg=None,
                  **kwargs) -> None:
-        super().__init__(
-            name=name, loss_weight=loss_weight, init_cfg=init_cfg,
-            **kwargs)
+        super().__init__(**kwargs)
         if mode not in MODES:
             raise ValueError(f'DGR.mode must be one of {MODES}, got {mode!r}')
         if int(num_dummy) < 1:
@@ -103,12 +99,14 @@ class DGR(BaseRegularizer):
         self._trainable: Dict[Tuple[int, str], set] = {}
 
     # ------------------------------------------------------------- building
-    def setup(self, model) -> None:
-        """Create the dummy heads from ``model.heads``."""
-        heads = model.heads
-        if len(heads) == 0:
-            raise ValueError('DGR: the model has no heads to copy')
-        for task, head in heads.items():
+    def build(self, tasks: Mapping[str, BaseTask],
+              heads: Mapping[str, nn.Module]) -> None:
+        """Create the dummy heads from the model's ``heads``."""
+        missing = [t for t in tasks if t not in heads]
+        if missing:
+            raise ValueError(f'DGR: no head to copy for tasks {missing}')
+        for task in tasks:
+            head = heads[task]
             for n in range(self.num_dummy):
                 dummy = copy.deepcopy(head)
                 reset_parameters(dummy)
@@ -158,13 +156,6 @@ class DGR(BaseRegularizer):
 
     # ---------------------------------------------------------------- loss
     def forward(self, ctx: RegularizerContext) -> Dict[str, Tensor]:
-        if not self._templates:
-            raise RuntimeError('DGR.setup(model) was not called')
-        missing = set(ctx.tasks) - set(self._templates)
-        if missing:
-            raise ValueError(f'DGR: no dummy heads for tasks '
-                             f'{sorted(missing)} (built for '
-                             f'{sorted(self._templates)})')
         head_inputs = tuple(ctx.head_inputs[0])
         device_type = head_inputs[0].device.type
         with torch.autocast(device_type=device_type, enabled=False):

@@ -1,8 +1,9 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
 """JTR: Joint-Task Regularization (Nishi, Kim, Li, Pfister, CVPR 2024)."""
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Mapping, Optional, Sequence, Tuple
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 from torch.func import functional_call
@@ -11,7 +12,7 @@ from mtlpartial.registry import MODELS
 from mtlpartial.tasks import BaseTask, masked_mean_per_sample
 from ..diagnostics import cosine_gap
 from .base_regularizer import BaseRegularizer, RegularizerContext
-from .mapping_nets import SegNetAutoEncoder
+from .layers import check_stages, conv_norm_relu, xavier_init
 from .utils import cosine_distance_map
 
 
@@ -50,6 +51,70 @@ def recon_loss(task: BaseTask, recon: Tensor, target: Tensor,
                          f'"{task.name}" of kind {task.kind!r} (expected '
                          "'semseg', 'binary', 'depth' or 'normal')")
     return masked_mean_per_sample(per, mask)
+
+
+class SegNetAutoEncoder(nn.Module):
+    """SegNet encoder-decoder (max-pool indices / max-unpool) used as JTR's
+    joint-task auto-encoder.
+
+    Args:
+        in_channels (int): channels of the stacked task encodings; the
+            reconstruction has the same count.
+        channels (Sequence[int]): stage widths. Defaults to the MTAN SegNet
+            (64, 128, 256, 512, 512).
+        convs_per_stage (Sequence[int]): Defaults to (2, 2, 3, 3, 3).
+        norm (str): 'instance' or 'batch'.
+
+    Returns (forward):
+        tuple[Tensor, Tensor | None]: latent (bottleneck after the last
+        pool) and the reconstruction logits (None with ``latent_only``).
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 channels: Sequence[int] = (64, 128, 256, 512, 512),
+                 convs_per_stage: Sequence[int] = (2, 2, 3, 3, 3),
+                 norm: str = 'instance') -> None:
+        super().__init__()
+        check_stages(channels, convs_per_stage, 'JTR auto-encoder')
+        f = list(channels)
+        self.encoder = nn.ModuleList()
+        self.decoder = nn.ModuleList()
+        for i, n in enumerate(convs_per_stage):
+            c_in = in_channels if i == 0 else f[i - 1]
+            layers = [conv_norm_relu(c_in, f[i], norm)]
+            layers += [conv_norm_relu(f[i], f[i], norm) for _ in range(n - 1)]
+            self.encoder.append(nn.Sequential(*layers))
+        for i in reversed(range(len(f))):
+            c_out = f[0] if i == 0 else f[i - 1]
+            n = convs_per_stage[i]
+            layers = [conv_norm_relu(f[i], c_out, norm)]
+            layers += [conv_norm_relu(c_out, c_out, norm)
+                       for _ in range(n - 1)]
+            self.decoder.append(nn.Sequential(*layers))
+        self.head = nn.Sequential(
+            nn.Conv2d(f[0], f[0], 3, padding=1),
+            nn.Conv2d(f[0], in_channels, 1))
+        self.latent_channels = f[-1]
+        xavier_init(self)
+
+    def forward(self, x: Tensor,
+                latent_only: bool = False) -> Tuple[Tensor, Tensor]:
+        indices, sizes = [], []
+        for block in self.encoder:
+            x = block(x)
+            sizes.append(x.shape[-2:])
+            x, idx = F.max_pool2d(x, 2, 2, return_indices=True)
+            indices.append(idx)
+        latent = x
+        if latent_only:
+            return latent, None
+        n = len(self.encoder)
+        for j, block in enumerate(self.decoder):
+            i = n - 1 - j
+            x = F.max_unpool2d(x, indices[i], 2, 2, output_size=sizes[i])
+            x = block(x)
+        return latent, self.head(x)
 
 
 @MODELS.register_module()
@@ -109,7 +174,7 @@ class JTR(BaseRegularizer):
        invalid; here every channel of both is multiplied by the joint mask
        after encoding.
     6. Per-sample batch-1 BatchNorm of the official loop is reproduced in one
-       batched pass with ``norm='instance'`` (see ``mapping_nets``).
+       batched pass with ``norm='instance'`` (see ``layers``).
 
     Args:
         dist_weight (float): weight of the distances (official
@@ -130,6 +195,7 @@ class JTR(BaseRegularizer):
     """
     default_name = 'jtr'
     num_views = 3
+    min_tasks = 2
 
     def __init__(self,
                  dist_weight: float = 4.0,
@@ -140,13 +206,8 @@ class JTR(BaseRegularizer):
                  norm: str = 'instance',
                  tau: float = 1.0,
                  independent_gumbel: bool = True,
-                 name: Optional[str] = None,
-                 loss_weight: float = 1.0,
-                 init_cfg=None,
                  **kwargs) -> None:
-        super().__init__(
-            name=name, loss_weight=loss_weight, init_cfg=init_cfg,
-            **kwargs)
+        super().__init__(**kwargs)
         self.dist_weight = float(dist_weight)
         self.recon_dist_weight = float(recon_dist_weight)
         self.recon_weight = float(recon_weight)
@@ -155,19 +216,15 @@ class JTR(BaseRegularizer):
         self.norm = norm
         self.tau = float(tau)
         self.independent_gumbel = bool(independent_gumbel)
-        self.task_names: Tuple[str, ...] = ()
         self.ae: Optional[SegNetAutoEncoder] = None
 
-    def setup(self, model) -> None:
-        """Build the auto-encoder for ``model.tasks``."""
-        tasks = model.tasks
-        if len(tasks) < 2:
-            raise ValueError(f'JTR needs >= 2 tasks, got {list(tasks)}')
+    def build(self, tasks: Mapping[str, BaseTask],
+              heads: Mapping[str, nn.Module]) -> None:
+        """Build the auto-encoder for the stacked encodings of ``tasks``."""
         for t in tasks.values():  # fail early on unsupported task kinds
             if t.kind not in ('semseg', 'binary', 'depth', 'normal'):
                 raise ValueError(f'JTR: unsupported kind {t.kind!r} of task '
                                  f'"{t.name}"')
-        self.task_names = tuple(tasks)
         self.ae = SegNetAutoEncoder(
             sum(t.encoded_channels for t in tasks.values()), self.channels,
             self.convs_per_stage, self.norm)
@@ -248,14 +305,6 @@ class JTR(BaseRegularizer):
 
     # --------------------------------------------------------------- loss
     def forward(self, ctx: RegularizerContext) -> Dict[str, Tensor]:
-        if self.ae is None:
-            raise RuntimeError('JTR.setup(model) was not called')
-        if tuple(ctx.tasks) != self.task_names:
-            raise ValueError(f'{self.name}: built for tasks '
-                             f'{self.task_names}, got {tuple(ctx.tasks)}')
-        if ctx.num_views < 3:
-            raise ValueError(f'{self.name} needs 3 views, got '
-                             f'{ctx.num_views}')
         y1, y_hat1, _, _ = self.build_inputs(ctx, 1, soft_hat=False)
         b = y1.shape[0]
         z1 = self.frozen_latent(torch.cat([y1, y_hat1]))

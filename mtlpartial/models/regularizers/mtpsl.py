@@ -2,7 +2,7 @@
 """MTPSL: cross-task consistency in joint pairwise task spaces (Li, Liu,
 Bilen, CVPR 2022), with the paper's Contrastive-Loss and
 Discriminator-Loss variants and the w/o-cond / w/o-reg ablations."""
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Mapping, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -11,9 +11,10 @@ from torch import Tensor
 from torch.func import functional_call
 
 from mtlpartial.registry import MODELS
+from mtlpartial.tasks import BaseTask
 from ..diagnostics import cosine_gap
 from .base_regularizer import BaseRegularizer, RegularizerContext
-from .mapping_nets import ConditionalMappingNet
+from .mtpsl_nets import ConditionalMappingNet, PairDiscriminator
 from .utils import cosine_distance_map, gather_gt
 
 LOSS_TYPES = ('cosine', 'contrastive', 'discriminator')
@@ -25,23 +26,6 @@ def pair_codes(source: Tensor, target: Tensor, num_tasks: int) -> Tensor:
     ``K(K-1)`` off-diagonal entries of a row-major ``K x K`` matrix (the
     official order: for K=3 (0,1)→0, (0,2)→1, (1,0)→2, (1,2)→3, ...)."""
     return source * (num_tasks - 1) + target - (target > source).long()
-
-
-class PairDiscriminator(nn.Module):
-    """Small CNN scoring whether two joint-space embeddings come from the
-    same image (Discriminator-Loss variant)."""
-
-    def __init__(self, in_channels: int, hidden: int = 128) -> None:
-        super().__init__()
-        self.convs = nn.Sequential(
-            nn.Conv2d(2 * in_channels, hidden, 3, padding=1),
-            nn.ReLU(inplace=True), nn.Conv2d(hidden, hidden, 3, padding=1),
-            nn.ReLU(inplace=True))
-        self.fc = nn.Linear(hidden, 1)
-
-    def forward(self, a: Tensor, b: Tensor) -> Tensor:
-        x = self.convs(torch.cat([a, b], dim=1))
-        return self.fc(x.mean((2, 3))).squeeze(1)
 
 
 @MODELS.register_module()
@@ -123,6 +107,7 @@ class MTPSL(BaseRegularizer):
     """
     default_name = 'mtpsl'
     num_views = 2
+    min_tasks = 2
 
     def __init__(self,
                  con_weight: float = 2.0,
@@ -140,13 +125,8 @@ class MTPSL(BaseRegularizer):
                  disc_hidden: int = 128,
                  alternate: bool = True,
                  pairs: str = 'unlabelled',
-                 name: Optional[str] = None,
-                 loss_weight: float = 1.0,
-                 init_cfg=None,
                  **kwargs) -> None:
-        super().__init__(
-            name=name, loss_weight=loss_weight, init_cfg=init_cfg,
-            **kwargs)
+        super().__init__(**kwargs)
         if loss_type not in LOSS_TYPES:
             raise ValueError(f'MTPSL.loss_type must be one of {LOSS_TYPES}, '
                              f'got {loss_type!r}')
@@ -171,18 +151,13 @@ class MTPSL(BaseRegularizer):
         self.margin = float(margin)
         self.disc_hidden = int(disc_hidden)
         self.alternate = bool(alternate)
-        self.task_names: Tuple[str, ...] = ()
         self.mapping: Optional[ConditionalMappingNet] = None
         self.discriminator: Optional[PairDiscriminator] = None
 
     # ------------------------------------------------------------- building
-    def setup(self, model) -> None:
-        """Build the mapping network for ``model.tasks``."""
-        tasks = model.tasks
-        if len(tasks) < 2:
-            raise ValueError(f'{type(self).__name__} needs >= 2 tasks, got '
-                             f'{list(tasks)}')
-        self.task_names = tuple(tasks)
+    def build(self, tasks: Mapping[str, BaseTask],
+              heads: Mapping[str, nn.Module]) -> None:
+        """Build the mapping network for the encodings of ``tasks``."""
         k = len(tasks)
         self.mapping = ConditionalMappingNet(
             [t.encoded_channels for t in tasks.values()],
@@ -195,23 +170,6 @@ class MTPSL(BaseRegularizer):
         if self.loss_type == 'discriminator':
             self.discriminator = PairDiscriminator(self.mapping.out_channels,
                                                    self.disc_hidden)
-
-    def _check(self, ctx: RegularizerContext) -> None:
-        if self.mapping is None:
-            raise RuntimeError(f'{type(self).__name__}.setup(model) was not '
-                               'called (the model calls it after building '
-                               'its heads)')
-        if tuple(ctx.tasks) != self.task_names:
-            raise ValueError(f'{self.name}: built for tasks '
-                             f'{self.task_names}, got {tuple(ctx.tasks)}')
-        if ctx.num_views < self.num_views:
-            raise ValueError(f'{self.name} needs {self.num_views} views, got '
-                             f'{ctx.num_views}')
-
-    def _zero(self, like: Tensor) -> Tensor:
-        # zero that touches every own parameter (consistent grads on ranks)
-        return sum(p.sum() for p in self.parameters()) * 0.0 + \
-            like.new_zeros(())
 
     # ------------------------------------------------------------- encoding
     def pair_items(self, labelled: Tensor) -> Tensor:
@@ -286,14 +244,13 @@ class MTPSL(BaseRegularizer):
 
     # ---------------------------------------------------------------- loss
     def forward(self, ctx: RegularizerContext) -> Dict[str, Tensor]:
-        self._check(ctx)
         pred0 = next(iter(ctx.preds[1].values()))
         b = pred0.shape[0]
         labelled = ctx.labelled.to(pred0.device)
         items = self.pair_items(labelled)
         weight = self.loss_weight * self.con_weight
         if items.shape[0] == 0:
-            zero = self._zero(pred0)
+            zero = self.zero_loss(pred0)
             if self.loss_type == 'cosine':
                 return dict(loss_cross=zero, loss_feat=zero.clone())
             return {f'loss_{self.loss_type}': zero}

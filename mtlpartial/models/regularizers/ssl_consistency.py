@@ -1,7 +1,7 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
 """Cross-view consistency of unlabelled tasks (MTPSL Eq. 2, the "SSL" /
 "Consistency Reg." baseline)."""
-from typing import Dict, Optional, Tuple
+from typing import Dict, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -39,13 +39,8 @@ class SSLConsistency(BaseRegularizer):
 
     def __init__(self,
                  detach_target: bool = False,
-                 name: Optional[str] = None,
-                 loss_weight: float = 1.0,
-                 init_cfg=None,
                  **kwargs) -> None:
-        super().__init__(
-            name=name, loss_weight=loss_weight, init_cfg=init_cfg,
-            **kwargs)
+        super().__init__(**kwargs)
         self.detach_target = bool(detach_target)
 
     @staticmethod
@@ -91,9 +86,6 @@ class SSLConsistency(BaseRegularizer):
         return out, valid
 
     def forward(self, ctx: RegularizerContext) -> Dict[str, Tensor]:
-        if ctx.num_views < 2:
-            raise ValueError(f'{self.name} needs 2 views, got '
-                             f'{ctx.num_views}')
         labelled = ctx.labelled
         first = next(iter(ctx.preds[1].values()))
         unlabelled = (~labelled).to(first.device)

@@ -7,14 +7,16 @@ monodepth2 (Godard et al., ICCV 2019). Without a depth label an image
 still constrains its depth map: depth should be piecewise smooth, with
 discontinuities where the image has edges.
 """
-from typing import Dict, Optional, Sequence
+from typing import Dict, Mapping, Optional
 
 import torch
+import torch.nn as nn
 from torch import Tensor
 
 from mtlpartial.models.regularizers import (BaseRegularizer,
                                             RegularizerContext)
 from mtlpartial.registry import MODELS
+from mtlpartial.tasks import BaseTask
 
 
 def edge_aware_smoothness(depth: Tensor,
@@ -88,13 +90,12 @@ class EdgeAwareSmoothness(BaseRegularizer):
     (``only_unlabelled=True``), so the term is a self-supervised signal for
     exactly the (image, depth) pairs that the partial-label setting drops.
 
-    The regularizer context carries predictions and features but not the
-    input images, so :meth:`setup` registers a forward pre-hook on the
-    model's backbone that keeps its last input (view-major ``(V·B, 3, H,
-    W)``); view 0 is the first ``B`` rows. If the data preprocessor
-    normalises images with ``mean``/``std``, they are mapped back to the
-    packed ``[0, 1]`` scale so the edge weights do not depend on the
-    normalisation.
+    The images come from the regularizer context (``ctx.images[0]``, view
+    0, in the packed ``[0, 1]`` scale: the data preprocessor's
+    normalisation is undone by the model), so the edge weights do not
+    depend on the normalisation. The plugin uses the public interface only:
+    ``setup(tasks, heads)`` checks the task, ``forward(ctx)`` computes the
+    term.
 
     Args:
         task (str): name of the depth task. Defaults to 'depth'.
@@ -132,13 +133,10 @@ class EdgeAwareSmoothness(BaseRegularizer):
         self.edge_weight = float(edge_weight)
         self.disparity = bool(disparity)
         self.min_depth = float(min_depth)
-        self._inputs: Optional[Tensor] = None
-        self._mean: Optional[Sequence[float]] = None
-        self._std: Optional[Sequence[float]] = None
 
-    def setup(self, model) -> None:
-        """Check the task and hook the backbone to see the input images."""
-        tasks = getattr(model, 'tasks', {})
+    def build(self, tasks: Mapping[str, BaseTask],
+              heads: Mapping[str, nn.Module]) -> None:
+        """Check that the regularised task is a depth task of the model."""
         if self.task not in tasks:
             raise KeyError(f'{type(self).__name__}: task "{self.task}" is not '
                            f'a task of the model ({list(tasks)})')
@@ -146,51 +144,29 @@ class EdgeAwareSmoothness(BaseRegularizer):
         if kind != 'depth':
             raise ValueError(f'{type(self).__name__}: task "{self.task}" must '
                              f'be a depth task, got kind {kind!r}')
-        preprocessor = getattr(model, 'data_preprocessor', None)
-        if getattr(preprocessor, '_normalize', False):
-            self._mean = preprocessor.mean.flatten().tolist()
-            self._std = preprocessor.std.flatten().tolist()
-        model.backbone.register_forward_pre_hook(self._keep_inputs)
 
-    def _keep_inputs(self, module, args) -> None:
-        self._inputs = args[0].detach() if args else None
-
-    def images(self, batch_size: int, size: Sequence[int]) -> Tensor:
-        """View-0 images of the current step in ``[0, 1]``, ``(B, 3, H, W)``.
-
-        Args:
-            batch_size (int): ``B``.
-            size (Sequence[int]): ``(H, W)`` of the predictions.
+    @staticmethod
+    def images(ctx: RegularizerContext, pred: Tensor) -> Tensor:
+        """View-0 images of the step, ``(B, 3, H, W)`` in ``[0, 1]``.
 
         Raises:
-            RuntimeError: if no backbone input of this step has been seen
-                (the model did not call :meth:`setup`, or the regularizer is
-                used alone) or it does not match the predictions.
+            RuntimeError: if the context carries no images (a context built
+                by hand) or they do not match the predictions.
         """
-        x = self._inputs
-        if x is None:
+        if not ctx.images:
             raise RuntimeError(
-                f'{type(self).__name__}: no input images of this step; the '
-                'model must call setup(model) (MultiTaskModel does) and run '
-                'its backbone before the regularizer')
-        if x.dim() != 4 or x.shape[0] < batch_size or \
-                tuple(x.shape[-2:]) != tuple(size):
+                'EdgeAwareSmoothness: no input images in the regularizer '
+                'context (MultiTaskModel fills RegularizerContext.images)')
+        images = ctx.images[0]
+        if images.dim() != 4 or images.shape[0] != pred.shape[0] or \
+                tuple(images.shape[-2:]) != tuple(pred.shape[-2:]):
             raise RuntimeError(
-                f'{type(self).__name__}: the last backbone input has shape '
-                f'{tuple(x.shape)}, expected (>= {batch_size}, C, '
-                f'{size[0]}, {size[1]}) like the predictions; list this '
-                'regularizer before any regularizer that re-runs the backbone')
-        x = x[:batch_size]
-        if self._mean is not None:
-            mean = x.new_tensor(self._mean).view(1, -1, 1, 1)
-            std = x.new_tensor(self._std).view(1, -1, 1, 1)
-            x = x * std + mean
-        return x
+                f'EdgeAwareSmoothness: images of shape '
+                f'{tuple(images.shape)} do not match the predictions '
+                f'{tuple(pred.shape)}')
+        return images
 
     def forward(self, ctx: RegularizerContext) -> Dict[str, Tensor]:
-        if self.task not in ctx.preds[0]:
-            raise KeyError(f'{type(self).__name__}: no prediction of task '
-                           f'"{self.task}" (tasks: {list(ctx.preds[0])})')
         pred = ctx.preds[0][self.task]
         batch_size = pred.shape[0]
         if self.only_unlabelled:
@@ -198,8 +174,7 @@ class EdgeAwareSmoothness(BaseRegularizer):
         else:
             rows = torch.ones(batch_size, dtype=torch.bool,
                               device=pred.device)
-        images = self.images(batch_size, pred.shape[-2:])
-        self._inputs = None  # a step's images are used once
+        images = self.images(ctx, pred)
         if not bool(rows.any()):
             # no image to regularise in this (local) batch: a zero without
             # graph, like the model's loss of a task without labels

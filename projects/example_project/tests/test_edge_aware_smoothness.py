@@ -6,8 +6,8 @@ import torch
 from mmengine.registry import init_default_scope
 
 from mtlpartial.registry import MODELS
-from projects.example_project.example_plugin import (EdgeAwareSmoothness,
-                                                     edge_aware_smoothness)
+from mtlpartial.models.regularizers import RegularizerContext
+from projects.example_project.example_plugin import edge_aware_smoothness
 from tests.utils.demo_inputs import DEMO_TASKS, make_packed_batch
 
 
@@ -97,8 +97,10 @@ def test_depth_labelled_everywhere_gives_zero():
 
 
 def test_normalised_inputs_are_mapped_back():
+    """The context's images are the packed [0, 1] images whatever the data
+    preprocessor's normalisation: the loss of a normalising model equals
+    the formula on the packed images."""
     torch.manual_seed(0)
-    model = build_model(only_unlabelled=False)
     mean, std = [0.4, 0.5, 0.6], [0.2, 0.25, 0.3]
     init_default_scope('mtlpartial')
     norm_model = MODELS.build(
@@ -108,14 +110,18 @@ def test_normalised_inputs_are_mapped_back():
              backbone=dict(type='MTANSegNet', filters=(4, 4, 4, 4, 4)),
              heads=dict(type='ConvHead', in_channels=4),
              regularizers=[dict(type='EdgeAwareSmoothness',
-                                only_unlabelled=False)]))
-    reg = norm_model.regularizers[0]
-    images = torch.rand(2, 3, 32, 32)
-    x = (images - torch.tensor(mean).view(1, 3, 1, 1)) / \
-        torch.tensor(std).view(1, 3, 1, 1)
-    norm_model.backbone(x)
-    assert torch.allclose(reg.images(2, (32, 32)), images, atol=1e-6)
-    assert model.regularizers[0]._mean is None
+                                only_unlabelled=False, loss_weight=1.0)]))
+    packed = make_packed_batch([['semseg'], ['normal']], h=32, w=32)
+    images = torch.stack([x[0] for x in packed['inputs']])
+    data = norm_model.data_preprocessor(packed, True)
+    assert not torch.allclose(data['inputs'], images)
+    torch.testing.assert_close(
+        norm_model.data_preprocessor.denormalize(data['inputs']), images,
+        atol=1e-6, rtol=0)
+    loss = norm_model(**data, mode='loss')['smooth.loss_smooth']
+    preds = norm_model(data['inputs'], mode='tensor')
+    expected = edge_aware_smoothness(preds['depth'], images).mean()
+    assert float(loss) == pytest.approx(float(expected), rel=1e-5)
 
 
 def test_errors():
@@ -123,6 +129,12 @@ def test_errors():
         build_model(task='height')
     with pytest.raises(ValueError, match='must be a depth task'):
         build_model(task='normal')
-    reg = EdgeAwareSmoothness()
+    model = build_model()
+    data = model.data_preprocessor(
+        make_packed_batch([['semseg']], h=32, w=32), True)
+    ctx = RegularizerContext(
+        tasks=model.tasks, batch=data['data_samples'],
+        preds=[model(data['inputs'], mode='tensor')], feats=[],
+        head_inputs=[], task_loss=None, sample_mean=None)
     with pytest.raises(RuntimeError, match='no input images'):
-        reg.images(2, (4, 4))
+        model.regularizers[0](ctx)

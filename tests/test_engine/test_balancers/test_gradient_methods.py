@@ -10,7 +10,7 @@ import torch
 
 from mtlpartial.engine.balancers import (CAGrad, DBMTL, GradDrop, GradVac,
                                          IMTLG, MGDA, AlignedMTL, NashMTL,
-                                         PCGrad, UPGrad)
+                                         PCGrad, UPGrad, aggregate)
 from mtlpartial.engine.balancers.solvers import psd_sqrt
 from mtlpartial.registry import BALANCERS
 
@@ -35,6 +35,15 @@ def random_jacobians(n=24, ks=(1, 2, 3, 5), ps=(7, 60), with_k1=True):
             jac = jac * torch.logspace(-1, 1, k, dtype=torch.float64)[:, None]
         out.append(jac)
     return out
+
+
+def combine(method, jac, losses=None, tasks=None):
+    """``method``'s update and weights on ``jac`` (set up for its rows on
+    first use, as the optim wrapper constructor does for the model's
+    tasks)."""
+    if method.num_tasks is None and jac.dim() == 2:
+        method.setup(max(jac.shape[0], 1))
+    return aggregate(method, jac, losses, tasks)
 
 
 def rel(a, b):
@@ -63,11 +72,11 @@ def test_golden_values():
         'AlignedMTL': (AlignedMTL(), [0.4266, 1.9346, 1.9346]),
     }
     for name, (method, expected) in cases.items():
-        out = method.combine(J_BASE)
+        out = combine(method, J_BASE).update
         np.testing.assert_allclose(out.numpy(), expected, atol=1e-4,
                                    err_msg=name)
     torch.manual_seed(0)
-    out = PCGrad(seed=0).combine(J_BASE)
+    out = combine(PCGrad(seed=0), J_BASE).update
     np.testing.assert_allclose(out.numpy(), [0.5848, 3.8012, 3.8012],
                                atol=1e-4)
 
@@ -76,7 +85,7 @@ def test_registry_builds_every_method():
     for name in ('MGDA', 'PCGrad', 'GradDrop', 'GradVac', 'CAGrad', 'IMTLG',
                  'NashMTL', 'AlignedMTL', 'UPGrad', 'DBMTL'):
         method = BALANCERS.build(dict(type=name))
-        out = method.combine(J_BASE.clone(), losses=torch.ones(2))
+        out = combine(method, J_BASE.clone(), losses=torch.ones(2)).update
         assert out.shape == (3, ) and torch.isfinite(out).all(), name
 
 
@@ -89,14 +98,16 @@ def test_closed_form_methods_match_torchjd():
                  (UPGrad(norm_eps=1e-4), tj.UPGrad(), 1.0),
                  (AlignedMTL(eps_dtype=torch.float64), tj.AlignedMTL(), k)]
         for mine, ref, scale in pairs:
-            assert rel(mine.combine(jac), scale * ref(jac)) < 1e-5, \
+            out = combine(mine, jac).update
+            assert rel(out, scale * ref(jac)) < 1e-5, \
                 (type(mine).__name__, k)
 
 
 def test_pcgrad_and_gradvac_match_torchjd(identity_randperm):
     tj = pytest.importorskip('torchjd.aggregation')
     for jac in random_jacobians(n=12):
-        assert rel(PCGrad().combine(jac), tj.PCGrad()(jac)) < 1e-10
+        out = combine(PCGrad(), jac).update
+        assert rel(out, tj.PCGrad()(jac)) < 1e-10
     # GradVac is stateful: replay a sequence of matrices
     for k in (2, 3, 4):
         mine, ref = GradVac(beta=0.5), tj.GradVac(beta=0.5)
@@ -104,13 +115,15 @@ def test_pcgrad_and_gradvac_match_torchjd(identity_randperm):
             g = torch.Generator().manual_seed(10 * k + step)
             jac = torch.randn(k, 30, generator=g, dtype=torch.float64)
             jac = jac + torch.randn(1, 30, generator=g, dtype=torch.float64)
-            assert rel(mine.combine(jac), ref(jac)) < 1e-10, (k, step)
+            out = combine(mine, jac).update
+            assert rel(out, ref(jac)) < 1e-10, (k, step)
 
 
 def test_pcgrad_two_tasks_matches_torchjd_without_patching():
     tj = pytest.importorskip('torchjd.aggregation')
     for jac in random_jacobians(n=8, ks=(2, )):
-        assert rel(PCGrad(seed=1).combine(jac), tj.PCGrad()(jac)) < 1e-10
+        out = combine(PCGrad(seed=1), jac).update
+        assert rel(out, tj.PCGrad()(jac)) < 1e-10
 
 
 def test_nash_mtl_matches_torchjd_and_solves_bargaining():
@@ -127,9 +140,10 @@ def test_nash_mtl_matches_torchjd_and_solves_bargaining():
             with warnings.catch_warnings():
                 warnings.simplefilter('ignore')
                 expected = ref(jac)
-            out = mine.combine(jac)
+            res = combine(mine, jac)
+            out = res.update
             gram = jac @ jac.T
-            alpha = mine.last_weights
+            alpha = res.weights
             # exact bargaining solution: G α = 1/α, α > 0
             assert (alpha > 0).all()
             assert float((gram @ alpha - 1 / alpha).norm() /
@@ -152,7 +166,8 @@ def test_cagrad_against_torchjd_and_exact_dual():
     for jac in random_jacobians(n=16, ks=(2, 3, 5)):
         k = jac.shape[0]
         mine = CAGrad(c=0.4, rescale=0, sum_scale=False)
-        out = mine.combine(jac)
+        res = combine(mine, jac)
+        out = res.update
         # the exact dual with tight tolerances (Clarabel)
         gram = (jac @ jac.T).numpy()
         gn = gram / np.trace(gram) * k
@@ -168,7 +183,7 @@ def test_cagrad_against_torchjd_and_exact_dual():
         def dual(x):
             return float(b @ x + r * np.sqrt(max(x @ gn @ x, 0)))
 
-        w_mine = (mine.last_weights.numpy() - 1.0 / k)
+        w_mine = (res.weights.numpy() - 1.0 / k)
         w_mine = w_mine / w_mine.sum()
         assert dual(w_mine) <= prob.value + 1e-10
         # primal: d maximises min_i g_i·d in the ball ‖d − g0‖ ≤ c‖g0‖
@@ -184,11 +199,12 @@ def test_cagrad_against_torchjd_and_exact_dual():
 
 
 def test_cagrad_scales():
-    d = CAGrad(c=0.4, rescale=0, sum_scale=False).combine(J_BASE)
+    d = combine(CAGrad(c=0.4, rescale=0, sum_scale=False), J_BASE).update
     np.testing.assert_allclose(
-        CAGrad().combine(J_BASE), 2 * d / 1.16, rtol=1e-12)
+        combine(CAGrad(), J_BASE).update, 2 * d / 1.16, rtol=1e-12)
     np.testing.assert_allclose(
-        CAGrad(rescale=2, sum_scale=False).combine(J_BASE), d / 1.4,
+        combine(CAGrad(rescale=2, sum_scale=False), J_BASE).update,
+        d / 1.4,
         rtol=1e-12)
 
 
@@ -196,8 +212,7 @@ def test_cagrad_scales():
 def test_mgda_kkt_and_min_norm():
     for jac in random_jacobians(n=20, ks=(2, 3, 5)):
         mgda = MGDA()
-        out = mgda.combine(jac)
-        w = mgda.last_weights
+        out, w = combine(mgda, jac)
         gram = jac @ jac.T
         assert (w >= -1e-12).all() and abs(float(w.sum()) - 1) < 1e-12
         gw = gram @ w
@@ -220,15 +235,15 @@ def test_mgda_normalisations_apply_weights_to_raw_gradients():
     losses = torch.tensor([2.0, 0.5], dtype=torch.float64)
     for mode in ('l2', 'loss', 'loss+'):
         m = MGDA(normalization=mode)
-        out = m.combine(J_BASE, losses=losses)
-        torch.testing.assert_close(out, m.last_weights @ J_BASE)
+        out, w = combine(m, J_BASE, losses=losses)
+        torch.testing.assert_close(out, w @ J_BASE)
     with pytest.raises(ValueError, match='losses'):
-        MGDA(normalization='loss').combine(J_BASE)
+        combine(MGDA(normalization='loss'), J_BASE)
 
 
 def test_imtlg_equal_projections():
     for jac in random_jacobians(n=12, ks=(2, 3, 5), ps=(60, )):
-        out = IMTLG().combine(jac)
+        out = combine(IMTLG(), jac).update
         unit = jac / jac.norm(dim=1, keepdim=True)
         proj = unit @ out
         torch.testing.assert_close(proj, proj.mean().expand_as(proj),
@@ -237,7 +252,7 @@ def test_imtlg_equal_projections():
 
 def test_upgrad_nonconflicting():
     for jac in random_jacobians(n=12, ks=(2, 3, 5)):
-        out = UPGrad().combine(jac)
+        out = combine(UPGrad(), jac).update
         assert (jac @ out >= -1e-9 * float(jac.norm()**2)).all()
 
 
@@ -262,19 +277,20 @@ def test_pcgrad_random_orders_are_valid_and_seeded():
     seen = set()
     method = PCGrad(seed=7)
     for _ in range(30):
-        out = method.combine(jac)
+        out = combine(method, jac).update
         match = [n for n, s in enumerate(sums) if torch.allclose(out, s)]
         assert match
         seen.add(match[0])
     assert len(seen) > 1  # the order is random
     a, b = PCGrad(seed=3), PCGrad(seed=3)
-    assert all(torch.equal(a.combine(jac), b.combine(jac)) for _ in range(5))
+    assert all(torch.equal(combine(a, jac).update, combine(b, jac).update)
+               for _ in range(5))
 
 
 def test_graddrop_invariants():
     g = torch.Generator().manual_seed(0)
     jac = torch.randn(3, 20000, generator=g, dtype=torch.float64)
-    out = GradDrop(seed=0).combine(jac)
+    out = combine(GradDrop(seed=0), jac).update
     pos = jac.clamp(min=0).sum(0)
     neg = jac.clamp(max=0).sum(0)
     picked_pos = torch.isclose(out, pos)
@@ -287,15 +303,18 @@ def test_graddrop_invariants():
     assert abs(float(freq - purity[mixed].mean())) < 0.02
     # agreeing signs or leak=1: plain sum; zeros stay zero
     same = jac.abs()
-    torch.testing.assert_close(GradDrop().combine(same), same.sum(0))
-    torch.testing.assert_close(GradDrop(leak=1.0).combine(jac), jac.sum(0))
+    torch.testing.assert_close(combine(GradDrop(), same).update, same.sum(0))
+    torch.testing.assert_close(combine(GradDrop(leak=1.0), jac).update,
+                               jac.sum(0))
     zero = torch.zeros(2, 5, dtype=torch.float64)
-    assert torch.equal(GradDrop().combine(zero), torch.zeros(5).double())
+    assert torch.equal(combine(GradDrop(), zero).update,
+                       torch.zeros(5).double())
     # seeded and checkpointed
     a, b = GradDrop(seed=4), GradDrop(seed=4)
-    a.combine(jac)
+    combine(a, jac)
+    b.setup(a.num_tasks)
     b.load_state_dict(a.state_dict())
-    assert torch.equal(a.combine(jac), b.combine(jac))
+    assert torch.equal(combine(a, jac).update, combine(b, jac).update)
 
 
 def test_dbmtl_against_recurrence():
@@ -310,7 +329,7 @@ def test_dbmtl_against_recurrence():
         buf[tasks] = rows + 0.9 * (buf[tasks] - rows)
         norms = buf[tasks].norm(dim=1)
         expected = (norms.max() / (norms + 1e-8)) @ buf[tasks]
-        out = m.combine(jac[tasks], losses[tasks], tasks)
+        out = combine(m, jac[tasks], losses[tasks], tasks).update
         torch.testing.assert_close(out, expected)
 
 
@@ -323,17 +342,18 @@ def test_single_task_and_sitting_out(name):
     g = torch.randn(1, 9, dtype=torch.float64)
     method = BALANCERS.build(dict(type=name))
     method.setup(3)
-    out = method.combine(g, losses=torch.ones(1), tasks=torch.tensor([2]))
+    out = combine(method, g, losses=torch.ones(1),
+                  tasks=torch.tensor([2])).update
     assert out.shape == (9, ) and torch.isfinite(out).all()
     cos = float(out @ g[0] / (out.norm() * g[0].norm()))
     assert cos > 1 - 1e-9  # the only task's direction
     if name not in ('CAGrad', 'NashMTL', 'DBMTL'):
         torch.testing.assert_close(out, g[0])
-    empty = method.combine(torch.zeros(0, 9, dtype=torch.float64),
-                           losses=torch.zeros(0), tasks=torch.zeros(0))
+    empty = combine(method, torch.zeros(0, 9, dtype=torch.float64),
+                    losses=torch.zeros(0), tasks=torch.zeros(0)).update
     assert torch.equal(empty, torch.zeros(9, dtype=torch.float64))
     with pytest.raises(ValueError, match='out of range'):
-        method.combine(g, losses=torch.ones(1), tasks=torch.tensor([3]))
+        combine(method, g, losses=torch.ones(1), tasks=torch.tensor([3]))
 
 
 def test_zero_gradients_do_not_break_solvers():
@@ -341,7 +361,7 @@ def test_zero_gradients_do_not_break_solvers():
     jac[0] = torch.arange(6.)
     for name in ('MGDA', 'PCGrad', 'CAGrad', 'IMTLG', 'NashMTL', 'AlignedMTL',
                  'UPGrad', 'GradVac'):
-        out = BALANCERS.build(dict(type=name)).combine(jac)
+        out = combine(BALANCERS.build(dict(type=name)), jac).update
         assert torch.isfinite(out).all(), name
 
 
@@ -351,20 +371,54 @@ def test_stateful_round_trip():
                  lambda: GradVac(seed=2)):
         a = make()
         for jac in seq[:3]:
-            a.combine(jac)
+            combine(a, jac)
         b = make()
+        b.setup(a.num_tasks)
         b.load_state_dict(a.state_dict())
         for jac in seq[3:]:
-            torch.testing.assert_close(a.combine(jac), b.combine(jac),
+            torch.testing.assert_close(combine(a, jac).update,
+                                       combine(b, jac).update,
                                        rtol=0, atol=0)
 
 
 def test_bad_inputs_raise_clear_errors():
     with pytest.raises(ValueError, match=r'\[K, P\]'):
-        PCGrad().combine(torch.zeros(3))
+        combine(PCGrad(), torch.zeros(3))
     with pytest.raises(ValueError, match='scale_mode'):
         AlignedMTL(scale_mode='max')
     with pytest.raises(ValueError, match='set up for 2'):
         m = IMTLG()
         m.setup(2)
         m.setup(3)
+
+
+# ------------------------------------------------- Nash-MTL, badly scaled
+def test_nash_mtl_is_exact_for_tiny_task_gradients():
+    """The ridge that keeps the Nash objective bounded is relative to each
+    task's own norm: orthogonal gradients ``diag(1, 1e-5)`` get the update
+    ``[1, 1]`` (the fixed 1e-10 ridge on the trace-normalised Gramian gave
+    ``[1, 0.8165]``)."""
+    jac = torch.tensor([[1.0, 0.0], [0.0, 1e-5]], dtype=torch.float64)
+    out = combine(NashMTL(max_norm=0), jac).update
+    torch.testing.assert_close(out, torch.ones(2, dtype=torch.float64),
+                               rtol=1e-9, atol=0)
+
+
+@pytest.mark.parametrize('ratio', [1e2, 1e4, 1e6])
+def test_nash_mtl_solves_bargaining_at_any_norm_ratio(ratio):
+    g = torch.Generator().manual_seed(int(np.log10(ratio)))
+    for k in (2, 3, 4):
+        jac = torch.randn(k, 12, generator=g, dtype=torch.float64)
+        jac = jac * torch.logspace(0, -np.log10(ratio), k,
+                                   dtype=torch.float64)[:, None]
+        res = combine(NashMTL(max_norm=0), jac)
+        alpha, gram = res.weights, jac @ jac.T
+        assert (alpha > 0).all()
+        # G α = 1/α to solver precision, for every task
+        torch.testing.assert_close(alpha * (gram @ alpha),
+                                   torch.ones(k, dtype=torch.float64),
+                                   rtol=1e-8, atol=0)
+        # the update has a unit projection on every task gradient
+        torch.testing.assert_close(jac @ res.update * alpha,
+                                   torch.ones(k, dtype=torch.float64),
+                                   rtol=1e-8, atol=0)

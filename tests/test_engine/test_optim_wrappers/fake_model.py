@@ -8,6 +8,8 @@ import torch.nn as nn
 from mmengine.model import BaseModel
 from torch import Tensor
 
+from mtlpartial.structures import MultiTaskLosses
+
 
 class FakeMultiTaskModel(BaseModel):
     """Shared MLP trunk, one linear head per task, one regularizer.
@@ -30,14 +32,17 @@ class FakeMultiTaskModel(BaseModel):
         self.reg_scale = nn.Parameter(torch.tensor(0.3))
         self.use_reg = reg
         self.task_names = tuple(f't{k}' for k in range(num_tasks))
-        self.task_active: Optional[Tensor] = None
-        self._rep: List[Tensor] = []
 
     def shared_parameters(self) -> List[nn.Parameter]:
         return list(self.backbone.parameters())
 
-    def shared_representation(self) -> List[Tensor]:
-        return [t for t in self._rep if t.requires_grad]
+    def step(self, wrapper, *data, **kwargs) -> Dict[str, Tensor]:
+        """``MultiTaskModel.train_step`` without the data preprocessor:
+        the logged values and the wrapper's update."""
+        losses = self.compute_losses(*data, **kwargs)
+        _, log_vars = self.parse_losses(losses)
+        log_vars.update(wrapper.update_multitask(losses))
+        return log_vars
 
     def forward(self, *args, **kwargs):  # pragma: no cover - unused
         return self.compute_losses(*args, **kwargs)
@@ -47,27 +52,31 @@ class FakeMultiTaskModel(BaseModel):
                        y: Tensor,
                        labelled: Tensor,
                        counts: Optional[Tensor] = None,
-                       batch: Optional[float] = None) -> Dict[str, Tensor]:
+                       batch: Optional[float] = None) -> MultiTaskLosses:
         feat = self.backbone(x)
-        self._rep = [feat]
         counts = labelled.sum(0).to(x) if counts is None else counts.to(x)
         batch = float(x.shape[0]) if batch is None else float(batch)
-        self.task_active = counts > 0
-        losses = {}
-        for k, t in enumerate(self.task_names):
+        task_losses = []
+        for k in range(len(self.task_names)):
             m = labelled[:, k]
             if m.any():
                 pred = self.heads[k](feat[m]).squeeze(-1)
-                losses[f'loss_{t}'] = ((pred - y[m, k])**2).sum() / counts[k]
+                task_losses.append(((pred - y[m, k])**2).sum() / counts[k])
             else:
-                losses[f'loss_{t}'] = feat.new_zeros(())
+                task_losses.append(feat.new_zeros(()))
+        reg = {}
         if self.use_reg:
             head0 = self.heads[0](feat).squeeze(-1)
             per_sample = feat.pow(2).sum(1) + head0**2
-            losses['reg.loss_smooth'] = \
+            reg['reg.loss_smooth'] = \
                 self.reg_scale * per_sample.sum() / batch
-        losses['acc_metric'] = feat.detach().mean()
-        return losses
+        return MultiTaskLosses(
+            task_names=self.task_names,
+            task_losses=task_losses,
+            task_active=(counts > 0).cpu(),
+            regularizer_losses=reg,
+            shared_representation=[feat],
+            log_values={'acc_metric': feat.detach().mean()})
 
 
 def make_data(batch: int = 8, num_tasks: int = 3, in_dim: int = 5,
@@ -90,7 +99,7 @@ def reference_pieces(model: FakeMultiTaskModel, x, y, labelled, counts=None,
     """
     losses = model.compute_losses(x, y, labelled, counts, batch)
     shared = model.shared_parameters()
-    feat = model._rep[0]
+    feat = losses.shared_representation[0]
     named = dict(model.named_parameters())
     jac, rep_jac, heads, values = [], [], [], []
     for k, t in enumerate(model.task_names):

@@ -9,8 +9,9 @@ import tempfile
 import pytest
 import torch
 import torch.multiprocessing as mp
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
 
-from mtlpartial.engine.optim_wrappers import MultiTaskOptimWrapper
 from .fake_model import FakeMultiTaskModel, make_data
 
 CONFIGS = [
@@ -38,17 +39,19 @@ def run(balancer, rep_grad, rank=None):
     torch.manual_seed(0)
     model = FakeMultiTaskModel().double()
     torch.manual_seed(1234 if rank in (None, 0) else 999)
-    wrapper = MultiTaskOptimWrapper(
-        optimizer=torch.optim.SGD(model.parameters(), lr=0.5),
-        balancer=balancer,
-        rep_grad=rep_grad)
+    init_default_scope('mtlpartial')
+    wrapper = build_optim_wrapper(
+        model,
+        dict(type='MultiTaskOptimWrapper',
+             constructor='MultiTaskOptimWrapperConstructor',
+             optimizer=dict(type='SGD', lr=0.5), balancer=balancer,
+             rep_grad=rep_grad))
     for x, y, labelled in global_batches():
         counts = labelled.sum(0).double()
         if rank is not None:
             sl = slice(rank * 4, (rank + 1) * 4)
             x, y, labelled = x[sl], y[sl], labelled[sl]
-        losses = model.compute_losses(x, y, labelled, counts=counts, batch=8)
-        wrapper.update_multitask(model, losses)
+        model.step(wrapper, x, y, labelled, counts=counts, batch=8)
     return {n: p.detach().clone() for n, p in model.named_parameters()}
 
 

@@ -9,21 +9,29 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
 from mtlpartial.engine.balancers import (IMTLG, MGDA, GramianBalancer,
-                                         NashMTL, PCGrad)
-from mtlpartial.engine.optim_wrappers import (MultiTaskAmpOptimWrapper,
-                                              MultiTaskOptimWrapper)
+                                         NashMTL, PCGrad, aggregate)
+from mtlpartial.engine.optim_wrappers import MultiTaskOptimWrapper
 from mtlpartial.registry import BALANCERS
+from mtlpartial.structures import MultiTaskLosses
 from .fake_model import (FakeMultiTaskModel, flat_shared_reg, make_data,
                          param_deltas, reference_pieces, snapshot)
 
 TOL = dict(rtol=1e-9, atol=1e-11)
 
 
-def build(model, balancer, lr=1.0, **kwargs):
-    return MultiTaskOptimWrapper(
-        optimizer=torch.optim.SGD(model.parameters(), lr=lr),
-        balancer=balancer,
-        **kwargs)
+def build(model, balancer, lr=1.0, type='MultiTaskOptimWrapper', **kwargs):
+    init_default_scope('mtlpartial')
+    return build_optim_wrapper(
+        model,
+        dict(type=type, constructor='MultiTaskOptimWrapperConstructor',
+             optimizer=dict(type='SGD', lr=lr), balancer=balancer,
+             **kwargs))
+
+
+def combine(method, jac, tasks=None, k=3):
+    """Reference update of a balancer set up for ``k`` tasks."""
+    method.setup(k)
+    return aggregate(method, jac, tasks=tasks)
 
 
 def new_model(reg=True, seed=0):
@@ -61,14 +69,13 @@ def test_gradient_method_param_mode(inactive):
     ref_model = copy.deepcopy(model)
     pieces = reference_pieces(ref_model, x, y, labelled)
     rows = [0, 2] if inactive else [0, 1, 2]
-    expected = PCGrad(seed=3).combine(
-        pieces['jac'][rows], tasks=torch.tensor(rows))
+    expected = combine(PCGrad(seed=3), pieces['jac'][rows],
+                       tasks=torch.tensor(rows)).update
     expected = expected + flat_shared_reg(ref_model, pieces)
 
     wrapper = build(model, dict(type='PCGrad', seed=3))
     before = snapshot(model)
-    log = wrapper.update_multitask(model,
-                                   model.compute_losses(x, y, labelled))
+    log = model.step(wrapper, x, y, labelled)
     deltas = param_deltas(before, model)
     for n, e in split_shared(model, expected).items():
         torch.testing.assert_close(deltas[n], e, **TOL)
@@ -88,7 +95,7 @@ def test_gradient_method_rep_mode():
     x, y, labelled = make_data(seed=1)
     ref_model = copy.deepcopy(model)
     pieces = reference_pieces(ref_model, x, y, labelled)
-    w = MGDA().gramian_weights(pieces['rep_jac'] @ pieces['rep_jac'].T)
+    w = combine(MGDA(), pieces['rep_jac']).weights
     comb = (w @ pieces['rep_jac']).view_as(pieces['feat'])
     shared_task = torch.autograd.grad(
         pieces['feat'], ref_model.shared_parameters(), comb,
@@ -98,7 +105,7 @@ def test_gradient_method_rep_mode():
 
     wrapper = build(model, dict(type='MGDA'), rep_grad=True)
     before = snapshot(model)
-    wrapper.update_multitask(model, model.compute_losses(x, y, labelled))
+    model.step(wrapper, x, y, labelled)
     deltas = param_deltas(before, model)
     for n, e in split_shared(model, expected).items():
         torch.testing.assert_close(deltas[n], e, **TOL)
@@ -114,7 +121,7 @@ def test_weighting_and_learnable_parameters(batched):
     wrapper = build(model, dict(type='Uncertainty', init=0.2),
                     batched_vjp=batched)
     before = snapshot(model)
-    wrapper.update_multitask(model, model.compute_losses(x, y, labelled))
+    model.step(wrapper, x, y, labelled)
     deltas = param_deltas(before, model)
     w = 0.5 * torch.exp(torch.tensor(-0.2, dtype=torch.float64))
     expected = w * pieces['jac'].sum(0) + flat_shared_reg(ref_model, pieces)
@@ -139,7 +146,7 @@ def test_gradnorm_uses_task_gradients():
     pieces = reference_pieces(ref_model, x, y, labelled)
     wrapper = build(model, dict(type='GradNorm'))
     before = snapshot(model)
-    wrapper.update_multitask(model, model.compute_losses(x, y, labelled))
+    model.step(wrapper, x, y, labelled)
     deltas = param_deltas(before, model)
     # uniform weights at init: shared gets Σ ∇L_k, heads their own gradient
     for n, e in split_shared(model, pieces['jac'].sum(0)).items():
@@ -161,7 +168,7 @@ def test_dbmtl_heads_get_log_gradients():
     pieces = reference_pieces(ref_model, x, y, labelled)
     wrapper = build(model, dict(type='DBMTL'))
     before = snapshot(model)
-    wrapper.update_multitask(model, model.compute_losses(x, y, labelled))
+    model.step(wrapper, x, y, labelled)
     deltas = param_deltas(before, model)
     check_heads(model, pieces, deltas, 1 / (pieces['values'] + 1e-8))
 
@@ -173,16 +180,16 @@ def test_accumulation_combines_per_micro_batch():
     expected = 0
     for x, y, labelled in data:
         pieces = reference_pieces(ref_model, x, y, labelled)
-        expected = expected + IMTLG().combine(pieces['jac']) + \
+        expected = expected + combine(IMTLG(), pieces['jac']).update + \
             flat_shared_reg(ref_model, pieces)
     expected = expected / 2
     wrapper = build(model, dict(type='IMTLG'), accumulative_counts=2)
     before = snapshot(model)
-    wrapper.update_multitask(model, model.compute_losses(*data[0]))
+    model.step(wrapper, *data[0])
     assert all(torch.equal(before[n], p) for n, p in
                model.named_parameters())
     assert wrapper.inner_count == 1
-    wrapper.update_multitask(model, model.compute_losses(*data[1]))
+    model.step(wrapper, *data[1])
     assert wrapper.inner_count == 2
     deltas = param_deltas(before, model)
     for n, e in split_shared(model, expected).items():
@@ -213,8 +220,7 @@ def test_globally_active_task_without_local_samples():
     counts = labelled.sum(0).double()
     counts[2] = 4  # other ranks hold 4 labelled samples of t2
     wrapper = build(model, dict(type='_RecordingBalancer'))
-    wrapper.update_multitask(
-        model, model.compute_losses(x, y, labelled, counts=counts))
+    model.step(wrapper, x, y, labelled, counts=counts)
     gram, losses, tasks = wrapper.balancer.calls[0]
     assert tasks.tolist() == [0, 1, 2]
     assert gram[2].abs().sum() == 0 and losses[2] == 0
@@ -231,23 +237,25 @@ def test_state_dict_round_trip_resumes_exactly():
             model,
             dict(
                 type='MultiTaskOptimWrapper',
+                constructor='MultiTaskOptimWrapperConstructor',
                 optimizer=opt_a,
                 balancer=dict(type='Uncertainty')))
 
     init_default_scope('mtlpartial')
     wa = wrapper_for(model_a)
     for d in data[:2]:
-        wa.update_multitask(model_a, model_a.compute_losses(*d))
+        model_a.step(wa, *d)
     state = copy.deepcopy(wa.state_dict())
     model_b.load_state_dict(model_a.state_dict())
-    wb = wrapper_for(model_b)  # balancer not set up yet: lazy
-    assert wb.balancer.num_tasks is None
+    wb = wrapper_for(model_b)  # set up for the model's tasks at once
+    assert wb.balancer.num_tasks == 3
+    assert len(wb.optimizer.param_groups) == 2
     wb.load_state_dict(state)
     assert len(wb.optimizer.param_groups) == 2
     torch.testing.assert_close(wb.balancer.log_vars, wa.balancer.log_vars)
     for d in data[2:]:
-        wa.update_multitask(model_a, model_a.compute_losses(*d))
-        wb.update_multitask(model_b, model_b.compute_losses(*d))
+        model_a.step(wa, *d)
+        model_b.step(wb, *d)
     for (n, pa), pb in zip(model_a.named_parameters(), model_b.parameters()):
         torch.testing.assert_close(pa, pb, rtol=0, atol=0, msg=n)
     torch.testing.assert_close(wb.balancer.log_vars, wa.balancer.log_vars,
@@ -258,8 +266,7 @@ def test_stateful_gradient_balancer_state_in_checkpoint():
     model = new_model()
     wrapper = build(model, dict(type='GradVac', beta=0.5, seed=1))
     for s in range(3):
-        wrapper.update_multitask(model,
-                                 model.compute_losses(*make_data(seed=s)))
+        model.step(wrapper, *make_data(seed=s))
     state = copy.deepcopy(wrapper.state_dict())
     clone = new_model(seed=5)
     clone.load_state_dict(model.state_dict())
@@ -267,8 +274,8 @@ def test_stateful_gradient_balancer_state_in_checkpoint():
     other.load_state_dict(state)
     torch.testing.assert_close(other.balancer.rho, wrapper.balancer.rho)
     d = make_data(seed=20)
-    wrapper.update_multitask(model, model.compute_losses(*d))
-    other.update_multitask(clone, clone.compute_losses(*d))
+    model.step(wrapper, *d)
+    clone.step(other, *d)
     for pa, pb in zip(model.parameters(), clone.parameters()):
         torch.testing.assert_close(pa, pb, rtol=0, atol=0)
 
@@ -278,10 +285,10 @@ def test_nash_mtl_wrapper_clips_update():
     x, y, labelled = make_data(seed=13)
     ref_model = copy.deepcopy(model)
     pieces = reference_pieces(ref_model, x, y, labelled)
-    expected = NashMTL().combine(pieces['jac'])
+    expected = combine(NashMTL(), pieces['jac']).update
     wrapper = build(model, dict(type='NashMTL'))
     before = snapshot(model)
-    wrapper.update_multitask(model, model.compute_losses(x, y, labelled))
+    model.step(wrapper, x, y, labelled)
     deltas = param_deltas(before, model)
     for n, e in split_shared(model, expected).items():
         torch.testing.assert_close(deltas[n], e, rtol=1e-7, atol=1e-9)
@@ -295,14 +302,19 @@ def test_config_build_and_errors():
         model,
         dict(
             type='MultiTaskOptimWrapper',
+            constructor='MultiTaskOptimWrapperConstructor',
             optimizer=dict(type='SGD', lr=0.1),
             balancer=dict(type='CAGrad'),
             clip_grad=dict(max_norm=1.0),
             paramwise_cfg=dict(custom_keys={'heads': dict(lr_mult=2.0)})))
     assert isinstance(wrapper, MultiTaskOptimWrapper)
-    wrapper.update_multitask(model, model.compute_losses(*make_data()))
-    with pytest.raises(KeyError, match='loss_t1'):
-        wrapper.update_multitask(model, {'loss_t0': torch.ones(())})
+    model.step(wrapper, *make_data())
+    # the losses carry every task, in task order
+    with pytest.raises(ValueError, match='1 task losses for the 3 tasks'):
+        MultiTaskLosses(('t0', 't1', 't2'), (torch.ones(()), ),
+                        torch.ones(3, dtype=torch.bool))
+    with pytest.raises(TypeError, match='MultiTaskLosses'):
+        wrapper.update_multitask({'loss_t0': torch.ones(())})
     with pytest.raises(TypeError, match='balancer'):
         build(model, balancer=3)
 
@@ -314,14 +326,36 @@ def test_amp_wrapper_matches_fp32():
     clone = copy.deepcopy(model)
     x, y, labelled = (t.float().cuda() if t.is_floating_point() else t.cuda()
                       for t in make_data())
-    fp32 = MultiTaskOptimWrapper(
-        optimizer=torch.optim.SGD(model.parameters(), lr=1.0),
-        balancer=dict(type='PCGrad', seed=0))
-    amp = MultiTaskAmpOptimWrapper(
-        optimizer=torch.optim.SGD(clone.parameters(), lr=1.0),
-        balancer=dict(type='PCGrad', seed=0),
-        loss_scale=1024.)
-    fp32.update_multitask(model, model.compute_losses(x, y, labelled))
-    amp.update_multitask(clone, clone.compute_losses(x, y, labelled))
+    fp32 = build(model, dict(type='PCGrad', seed=0))
+    amp = build(clone, dict(type='PCGrad', seed=0),
+                type='MultiTaskAmpOptimWrapper', loss_scale=1024.)
+    model.step(fp32, x, y, labelled)
+    clone.step(amp, x, y, labelled)
     for pa, pb in zip(model.parameters(), clone.parameters()):
         torch.testing.assert_close(pa, pb, rtol=1e-5, atol=1e-6)
+
+
+def test_constructor_sizes_the_balancer_and_its_param_group():
+    init_default_scope('mtlpartial')
+    model = new_model()
+    cfg = dict(type='MultiTaskOptimWrapper',
+               constructor='MultiTaskOptimWrapperConstructor',
+               optimizer=dict(type='SGD', lr=0.1, weight_decay=1e-4),
+               balancer=dict(type='Uncertainty'))
+    wrapper = build_optim_wrapper(model, copy.deepcopy(cfg))
+    assert wrapper.balancer.num_tasks == len(model.task_names)
+    group = wrapper.optimizer.param_groups[-1]
+    assert group['params'] == [wrapper.balancer.log_vars]
+    assert group['lr'] == 0.1 and group['weight_decay'] == 0.0
+    cfg['paramwise_cfg'] = dict(
+        custom_keys=dict(balancer=dict(lr_mult=2.5, decay_mult=1.0)))
+    group = build_optim_wrapper(
+        new_model(), cfg).optimizer.param_groups[-1]
+    assert group['lr'] == pytest.approx(0.25)
+    assert group['weight_decay'] == pytest.approx(1e-4)
+    # gradient methods get the shared parameters from the model
+    wrapper = build(model, dict(type='PCGrad'))
+    assert [id(p) for p in wrapper.shared_params] == \
+        [id(p) for p in model.shared_parameters()]
+    with pytest.raises(KeyError, match='num_tasks'):
+        build(model, dict(type='EW', num_tasks=3))

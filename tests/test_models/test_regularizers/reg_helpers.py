@@ -1,11 +1,9 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
 """Hand-built RegularizerContext objects for regularizer tests."""
 from collections import OrderedDict
-from types import SimpleNamespace
-from typing import Dict, Optional, Sequence
+from typing import Optional, Sequence
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 from mtlpartial.models.regularizers import RegularizerContext
@@ -104,7 +102,6 @@ def make_ctx(tasks,
              flips=None,
              preds: Optional[list] = None,
              head_inputs=None,
-             heads: Optional[Dict[str, nn.Module]] = None,
              align_corners: bool = True) -> RegularizerContext:
     g = torch.Generator().manual_seed(seed)
     labelled = torch.as_tensor(labelled, dtype=torch.bool)
@@ -138,13 +135,7 @@ def make_ctx(tasks,
         task_loss=task_loss_fn(tasks, batch),
         sample_mean=lambda v: v.sum() / b,
         iter=0,
-        heads=dict(heads or {}),
         head_forward=head_forward)
-
-
-def fake_model(tasks, heads=None):
-    """What ``setup(model)`` reads: ``tasks`` and ``heads``."""
-    return SimpleNamespace(tasks=tasks, heads=nn.ModuleDict(heads or {}))
 
 
 def grad_of(loss, tensors):

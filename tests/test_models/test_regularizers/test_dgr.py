@@ -7,7 +7,7 @@ import torch.nn as nn
 
 from mtlpartial.models.heads import ConvHead
 from mtlpartial.models.regularizers import DGR
-from .reg_helpers import fake_model, grad_of, make_ctx, make_tasks
+from .reg_helpers import grad_of, make_ctx, make_tasks
 
 NAMES = ('semseg', 'depth', 'normal')
 LABELLED = [[1, 0, 0], [0, 1, 1], [1, 0, 1]]
@@ -23,12 +23,11 @@ def setup_model(dtype=torch.float32, seed=0, **kwargs):
         for n, t in tasks.items()
     })
     reg = DGR(**kwargs)
-    reg.setup(fake_model(tasks, heads))
+    reg.setup(tasks, heads)
     reg.to(dtype)
     x = torch.randn(3, 3, 16, 16, dtype=dtype)
     feat = encoder(x)
-    ctx = make_ctx(tasks, LABELLED, num_views=1, head_inputs=[(feat, )],
-                   heads=heads)
+    ctx = make_ctx(tasks, LABELLED, num_views=1, head_inputs=[(feat, )])
     if dtype != torch.float32:  # GT in the same precision
         for view in ctx.batch.targets:
             for target in view.values():
@@ -72,7 +71,7 @@ def test_dummies_are_checkpointed_buffers():
     # a rebuilt (differently seeded) regularizer restores the same dummies
     torch.manual_seed(123)
     other = DGR(num_dummy=2)
-    other.setup(fake_model(tasks, heads))
+    other.setup(tasks, heads)
     assert not torch.equal(getattr(other, keys[0]), getattr(reg, keys[0]))
     other.load_state_dict(reg.state_dict())
     a = reg(ctx)['loss_dgr']

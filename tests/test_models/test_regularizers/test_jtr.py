@@ -5,8 +5,8 @@ import torch.nn.functional as F
 
 import mtlpartial.tasks.dense_tasks as dense_tasks
 from mtlpartial.models.regularizers import JTR
-from mtlpartial.models.regularizers.mapping_nets import SegNetAutoEncoder
-from .reg_helpers import fake_model, grad_of, make_ctx, make_tasks
+from mtlpartial.models.regularizers import SegNetAutoEncoder
+from .reg_helpers import grad_of, make_ctx, make_tasks
 
 SMALL = dict(channels=(8, 16), convs_per_stage=(1, 2))
 NAMES = ('semseg', 'depth', 'normal', 'edge')
@@ -29,7 +29,7 @@ def build(tasks, **kwargs):
     cfg = dict(SMALL)
     cfg.update(kwargs)
     reg = JTR(**cfg)
-    reg.setup(fake_model(tasks))
+    reg.setup(tasks, {})
     return reg
 
 

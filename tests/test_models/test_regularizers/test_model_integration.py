@@ -3,7 +3,7 @@
 returns finite losses and one optimizer step runs."""
 import pytest
 import torch
-from mmengine.optim import OptimWrapper
+from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
 from mtlpartial.registry import MODELS
@@ -32,7 +32,11 @@ def test_train_step(reg):
     model.init_weights()
     data = make_packed_batch([('semseg', ), ('depth', 'normal'),
                               ('normal', )], num_views=model.num_views)
-    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1e-3))
+    optim = build_optim_wrapper(
+        model,
+        dict(type='MultiTaskOptimWrapper',
+             constructor='MultiTaskOptimWrapperConstructor',
+             optimizer=dict(type='SGD', lr=1e-3)))
     batch = model.data_preprocessor(data, True)
     losses = model(**batch, mode='loss')
     name = model.regularizers[0].name
