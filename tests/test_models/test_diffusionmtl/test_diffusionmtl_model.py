@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
+from mtlpartial.models.loss_normalizer import LossNormalizer
 from mtlpartial.registry import MODELS
 from tests.utils.demo_inputs import DEMO_TASKS, make_packed_batch
 
@@ -105,14 +106,15 @@ def test_labelled_only_task_loss_equals_indexing_the_full_batch():
     model = build()
     data = preprocess(model)
     batch = data['data_samples']
-    model.loss(data['inputs'], batch)  # sets the global normalisers
+    norm = LossNormalizer.from_labelled(model.normalize, batch.labelled)
     pred = torch.randn(4, 1, 32, 32)
     index = batch.target('depth').index
     torch.testing.assert_close(
-        model.task_loss('depth', pred[index], batch, labelled_only=True),
-        model.task_loss('depth', pred, batch))
+        model.task_loss('depth', pred[index], batch, norm,
+                        labelled_only=True),
+        model.task_loss('depth', pred, batch, norm))
     with pytest.raises(ValueError, match='1 labelled samples'):
-        model.task_loss('depth', pred, batch, labelled_only=True)
+        model.task_loss('depth', pred, batch, norm, labelled_only=True)
 
 
 def test_task_without_labels_gets_zero_loss_without_graph():
@@ -171,7 +173,8 @@ def test_jtr_on_final_predictions_with_pcgrad():
 
     ow = build_optim_wrapper(model, dict(
         type='MultiTaskOptimWrapper', optimizer=dict(type='Adam', lr=1e-3),
-        balancer=dict(type='PCGrad'), num_tasks=3))
+        constructor='MultiTaskOptimWrapperConstructor',
+        balancer=dict(type='PCGrad')))
     before = [p.detach().clone() for p in model.diffusion.parameters()]
     log = model.train_step(
         make_packed_batch(LABELLED, num_views=3), ow)
@@ -194,7 +197,8 @@ def test_other_regularizers_run_on_diffusionmtl(reg, views):
     heads on the fused feature) and SSL consistency take a step."""
     model = build(regularizers=[reg])
     ow = build_optim_wrapper(model, dict(
-        type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-3)))
+        type='MultiTaskOptimWrapper', optimizer=dict(type='Adam', lr=1e-3),
+        constructor='MultiTaskOptimWrapperConstructor'))
     log = model.train_step(make_packed_batch(LABELLED, num_views=views), ow)
     assert any(k.startswith(f'{model.regularizers[0].name}.') for k in log)
     assert all(torch.isfinite(v) for v in log.values())
