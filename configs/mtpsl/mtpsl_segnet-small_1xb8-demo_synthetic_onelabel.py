@@ -9,4 +9,5 @@ train_dataloader = dict(dataset=dict(pipeline={{_base_.train_pipeline_2views}}))
 # FiLM parameters: lr x10.0 (official: 1e-3 NYU / 1e-5 Cityscapes vs
 # 1e-4 main; the official separate StepLR(30) of the FiLM group is
 # approximated by the main schedule)
-optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'film': dict(lr_mult=10.0)}))
+# the mapping network and FiLM learning rates (official absolute values)
+# are set for every synthetic config in _base_/schedules/synthetic_demo.py

@@ -73,6 +73,9 @@ RUNTIME_OPTIONS = [
     'test_dataloader.persistent_workers=False',
     'default_hooks.visualization.draw=False',
     'default_hooks.logger.interval=50',
+    # diagnostics (gradient ratio, joint-space cosine gap) every 50
+    # iterations: two extra backward passes per regularizer then
+    'model.train_cfg.diagnostics_interval=50',
 ]
 
 
