@@ -94,7 +94,10 @@ def official_recon(tasks, r, y, mask):
 def official_loss(reg, ctx):
     ae = SegNetAutoEncoder(reg.ae.head[1].out_channels, reg.channels,
                            reg.convs_per_stage, norm='batch')
-    missing = ae.load_state_dict(reg.ae.state_dict(), strict=False)
+    # mmcv names the norm layer by its kind ('in' / 'bn')
+    state = {k.replace('.in.', '.bn.'): v
+             for k, v in reg.ae.state_dict().items()}
+    missing = ae.load_state_dict(state, strict=False)
     assert not missing.unexpected_keys
     ae.train()
     b = ctx.labelled.shape[0]
