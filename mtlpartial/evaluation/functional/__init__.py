@@ -10,7 +10,6 @@ from .semseg_meter import SemSegMeter
 
 __all__ = [
     'BaseMeter', 'BinaryMapMeter', 'PixelPooledMeter', 'SemSegMeter',
-    'DepthMeter',
-    'NormalMeter', 'SaliencyMeter', 'EdgeMeter', 'delta_percent',
-    'disk_max_filter', 'angle_error_deg'
+    'DepthMeter', 'NormalMeter', 'SaliencyMeter', 'EdgeMeter',
+    'delta_percent', 'disk_max_filter', 'angle_error_deg'
 ]
