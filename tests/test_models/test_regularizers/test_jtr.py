@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import mtlpartial.tasks.dense_tasks as dense_tasks
+import mtlpartial.tasks.semseg_task as semseg_task
 from mtlpartial.models.regularizers import JTR
 from mtlpartial.models.regularizers import SegNetAutoEncoder
 from .reg_helpers import grad_of, make_ctx, make_tasks
@@ -22,7 +22,7 @@ def argmax_st(logits, tau=1.0):
 
 @pytest.fixture
 def no_gumbel_noise(monkeypatch):
-    monkeypatch.setattr(dense_tasks, 'gumbel_softmax_st', argmax_st)
+    monkeypatch.setattr(semseg_task, 'gumbel_softmax_st', argmax_st)
 
 
 def build(tasks, **kwargs):
