@@ -4,6 +4,7 @@ from typing import Sequence
 
 import torch
 
+from mtlpartial.registry import MODELS
 from mtlpartial.tasks import build_tasks
 from mtlpartial.testing import fake_packed_batch
 
@@ -27,3 +28,20 @@ def make_packed_batch(labelled: Sequence[Sequence[str]],
     """
     return fake_packed_batch(DEMO_SPECS, labelled, num_views, (h, w),
                              torch.Generator().manual_seed(seed))
+
+
+def build_demo_model(filters: Sequence[int] = (8, 8, 16, 16, 16),
+                     init_weights: bool = True,
+                     **overrides):
+    """A tiny MultiTaskModel of the DEMO_TASKS: an MTAN SegNet of
+    ``filters`` and ConvHeads; ``overrides`` replace top-level keys."""
+    cfg = dict(
+        type='MultiTaskModel',
+        tasks=DEMO_TASKS,
+        backbone=dict(type='MTANSegNet', filters=tuple(filters)),
+        heads=dict(type='ConvHead', in_channels=filters[0]))
+    cfg.update(overrides)
+    model = MODELS.build(cfg)
+    if init_weights:
+        model.init_weights()
+    return model
