@@ -31,7 +31,7 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from mtlpartial.registry import DATASETS
-from mtlpartial.tasks import BaseTask, build_tasks
+from mtlpartial.tasks import BaseTask, build_tasks, task_cfg_list
 from .partial_labels import build_partial_labels, check_label_mask
 
 
@@ -129,6 +129,7 @@ class MultiTaskDataset(BaseDataset):
             tasks = [dict(spec, name=name)
                      for name, spec in self.default_tasks().items()]
         self.task_specs: Dict[str, BaseTask] = build_tasks(tasks)
+        self.task_cfgs: Optional[List[dict]] = task_cfg_list(tasks)
         self.task_names: Tuple[str, ...] = tuple(self.task_specs)
         self.split = split
         self.check_files = check_files
@@ -199,7 +200,10 @@ class MultiTaskDataset(BaseDataset):
         return list(self._image_ids)
 
     def task_metainfo(self) -> dict:
-        """``tasks`` (names), ``task_kinds`` and ``classes`` (per seg task)."""
+        """``tasks`` (names), ``task_kinds``, ``classes`` (per seg task) and
+        ``task_cfgs`` (the task configs as plain dicts, from which
+        ``MultiTaskMetric`` builds its tasks; None when the dataset was
+        given built task specs)."""
         classes = {
             name: tuple(spec.class_names)
             for name, spec in self.task_specs.items()
@@ -210,6 +214,7 @@ class MultiTaskDataset(BaseDataset):
             task_kinds={n: s.kind
                         for n, s in self.task_specs.items()},
             classes=classes,
+            task_cfgs=copy.deepcopy(self.task_cfgs),
             split=self.split)
 
     # ------------------------------------------------------------ checks

@@ -98,11 +98,18 @@ def delta_directions(config: str,
     if isinstance(evaluator, (list, tuple)):
         evaluator = next((e for e in evaluator
                           if 'MultiTaskMetric' in str(e.get('type'))), None)
-    if not evaluator or 'tasks' not in evaluator:
+    if not evaluator:
         raise KeyError(f'{config}: val_evaluator must be a MultiTaskMetric '
-                       'with `tasks` to know the Δ metrics and directions')
+                       'to know the Δ metrics and directions')
+    # the metric takes its tasks from the dataset it evaluates (dataset_meta)
+    tasks = evaluator.get('tasks') or cfg.get('val_dataloader', {}).get(
+        'dataset', {}).get('tasks')
+    if not tasks:
+        raise KeyError(f'{config}: neither val_evaluator.tasks nor '
+                       'val_dataloader.dataset.tasks is set: the Δ metrics '
+                       'and directions are unknown')
     metric = MultiTaskMetric(
-        tasks=evaluator['tasks'],
+        tasks=tasks,
         delta_keys=evaluator.get('delta_keys'),
         meters=evaluator.get('meters'))
     if not delta_metrics:

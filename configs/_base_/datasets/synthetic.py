@@ -15,6 +15,11 @@ tasks = [
 ]
 scene = dict(seed=0, height=64, width=80)
 partial_labels = dict(type='Full')
+# The partial-label settings that configs pick (docs/partial_labels.md):
+# masks generated from a fixed seed
+label_settings = dict(
+    onelabel=dict(type='OneLabel', seed=0),
+    random=dict(type='RandomLabels', seed=0))
 rsc = dict(type='RandomScaleCrop', scales=(1.0, 1.2, 1.5))
 flip = dict(type='RandomFlip', prob=0.5)
 train_pipeline = [rsc, flip, dict(type='PackMultiTaskInputs')]
@@ -58,5 +63,6 @@ val_dataloader = dict(
         pipeline=test_pipeline,
         **scene))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='MultiTaskMetric', tasks=tasks)
+# the metric takes the tasks from the dataset (its dataset_meta)
+val_evaluator = dict(type='MultiTaskMetric')
 test_evaluator = val_evaluator
