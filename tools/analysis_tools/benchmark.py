@@ -61,7 +61,7 @@ from mmengine.registry import init_default_scope  # noqa: E402
 
 import mtlpartial  # noqa: E402,F401
 from mtlpartial.registry import MODELS  # noqa: E402
-from mtlpartial.structures import MultiTaskDataSample  # noqa: E402
+from mtlpartial.testing import fake_packed_batch, label_pattern  # noqa: E402
 
 #: task kinds cycled to build K synthetic tasks
 TASK_POOL = [
@@ -114,37 +114,6 @@ def make_tasks(k: int) -> Dict[str, dict]:
     if not 1 <= k <= len(TASK_POOL):
         raise ValueError(f'--ks: K must be in 1..{len(TASK_POOL)}, got {k}')
     return dict(TASK_POOL[:k])
-
-
-def random_gt(task: dict, v: int, h: int, w: int) -> torch.Tensor:
-    kind = task['type']
-    if kind == 'SemSegTask':
-        return torch.randint(0, task['num_classes'], (v, 1, h, w))
-    if kind == 'DepthTask':
-        return torch.rand(v, 1, h, w) * 5 + 0.5
-    if kind == 'NormalTask':
-        n = torch.randn(v, 3, h, w)
-        return n / n.norm(dim=1, keepdim=True)
-    return (torch.rand(v, 1, h, w) > 0.8).float()
-
-
-def make_batch(tasks: Dict[str, dict], b: int, v: int, h: int, w: int,
-               setting: str = 'onelabel') -> dict:
-    """A packed batch with the onelabel (cyclic) or full label pattern."""
-    names = list(tasks)
-    inputs, samples = [], []
-    for i in range(b):
-        labelled = names if setting == 'full' else [names[i % len(names)]]
-        s = MultiTaskDataSample(metainfo=dict(
-            tasks=tuple(names), labelled_tasks=tuple(labelled),
-            sample_idx=i,
-            view_boxes=torch.tensor([[0., 0., 1., 1.]] * v),
-            view_flips=torch.zeros(v, dtype=torch.bool)))
-        for t in labelled:
-            s.set_gt(t, random_gt(tasks[t], v, h, w))
-        inputs.append(torch.rand(v, 3, h, w))
-        samples.append(s)
-    return dict(inputs=inputs, data_samples=samples)
 
 
 def optim_wrapper_cfg(balancer: dict, rep_grad: bool = False) -> dict:
@@ -215,8 +184,9 @@ def measure_memory(case: dict, args) -> float:
     if args.device.startswith('cuda'):
         model, ow = build_case(case['tasks'], case['model'], args.arch,
                                args.device, case['ow'], args.dtype)
-        data = make_batch(case['tasks'], args.batch_size, model.num_views,
-                          *args.size, case['setting'])
+        data = fake_packed_batch(case['tasks'], label_pattern(
+            case['tasks'], args.batch_size, case['setting']),
+            model.num_views, args.size)
         time_steps(model, ow, data, 1, args.device)
         torch.cuda.synchronize()
         base = torch.cuda.memory_allocated()
@@ -239,8 +209,9 @@ def memory_case_main(payload: str) -> None:
     torch.manual_seed(0)
     model, ow = build_case(case['tasks'], case['model'], case['arch'],
                            'cpu', case['ow'])
-    data = make_batch(case['tasks'], case['batch_size'], model.num_views,
-                      *case['size'], case['setting'])
+    data = fake_packed_batch(case['tasks'], label_pattern(
+        case['tasks'], case['batch_size'], case['setting']),
+        model.num_views, case['size'])
     base = rss_now()
     time_steps(model, ow, data, 2, 'cpu')
     print((rss_now('VmHWM') - base) / 2**20)
@@ -323,8 +294,8 @@ def sweep_k(args) -> None:
                  for m in args.methods}
 
         def data_for(tasks, views):
-            return make_batch(tasks, args.batch_size, views, h, w,
-                              args.setting)
+            return fake_packed_batch(tasks, label_pattern(
+                tasks, args.batch_size, args.setting), views, (h, w))
 
         data_for.setting = args.setting
 
@@ -380,8 +351,8 @@ def profile_mode(args) -> None:
         for m in args.methods:
             model, ow = build_case(tasks, method_cfg(m, args.arch),
                                    args.arch, args.device, dtype=args.dtype)
-            data = make_batch(tasks, args.batch_size, model.num_views, h, w,
-                              args.setting)
+            data = fake_packed_batch(tasks, label_pattern(
+                tasks, args.batch_size, args.setting), model.num_views, (h, w))
             time_steps(model, ow, data, args.warmup, args.device)
             stages = profile_step(model, ow, data, args.device)
             total = stages.get('total', stages.get('total (wall)'))
@@ -416,7 +387,8 @@ def balancers(args) -> None:
             balancer_cfg(name), args.rep_grad))
 
     def data_for(tasks, views):
-        return make_batch(tasks, args.batch_size, views, h, w, 'full')
+        return fake_packed_batch(tasks, label_pattern(
+            tasks, args.batch_size, 'full'), views, (h, w))
 
     data_for.setting = 'full'
 

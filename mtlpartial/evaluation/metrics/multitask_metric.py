@@ -8,6 +8,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
+from prettytable import PrettyTable
 from torch import Tensor
 
 from mtlpartial.evaluation.functional import (BaseMeter, SemSegMeter,
@@ -16,7 +17,6 @@ from mtlpartial.registry import METRICS
 from mtlpartial.tasks import build_tasks
 from .compact_stats import pack_stats, unpack_stats
 from .meter_builder import build_meter
-from .text_table import text_table
 
 
 @METRICS.register_module()
@@ -304,7 +304,7 @@ class MultiTaskMetric(BaseMetric):
     def _class_table(self, name: str, meter: SemSegMeter) -> str:
         names = self.tasks[name].class_names
         rows = [[c, v] for c, v in zip(names, meter.iou_per_class())]
-        return text_table(['class', 'IoU'], rows, title=f'{name} per class:')
+        return text_table(['class', 'IoU'], rows, f'{name} per class:')
 
     def _summary_table(self, metrics: Mapping[str, float]) -> str:
         header = ['task', 'metric', 'value']
@@ -324,4 +324,13 @@ class MultiTaskMetric(BaseMetric):
         if 'delta' in metrics:
             row = ['all', 'delta (%)', metrics['delta']]
             rows.append(row + ['', ''])
-        return text_table(header, rows, title='Multi-task metrics:')
+        return text_table(header, rows, 'Multi-task metrics:')
+
+
+def text_table(header: Sequence[str], rows: Sequence[Sequence[Any]],
+               title: str) -> str:
+    """``title`` over a PrettyTable of ``rows`` (left-aligned, floats with
+    4 decimals, NaN as 'nan'), as mmseg's metrics print theirs."""
+    table = PrettyTable(list(header), align='l', float_format='.4')
+    table.add_rows(rows)
+    return f'{title}\n{table.get_string()}'
