@@ -116,3 +116,30 @@ def test_bf16_sweep_on_gpu(tmp_path):
     rows = json.loads((tmp_path / 'b.json').read_text())['rows']
     assert [r['method'] for r in rows] == ['supervised', 'mtpsl', 'jtr',
                                            'dgr']
+
+
+def test_dist_reports_each_path_as_ratio_to_one_process():
+    """Two gloo processes and one, per path (a one-path run keeps it
+    short; the default compares the explicit sum with DDP)."""
+    text = bench('--dist', '2', '--ks', '3', '--variants', 'ddp',
+                 'explicit+BENCH_WRAPPER=none')
+    table = rows(text)
+    assert [(r[0], r[1]) for r in table if r[0] != 'case'] == [
+        ('supervised', 'ddp'), ('supervised', 'explicit')]
+    for r in table[-2:]:
+        assert float(r[2]) > 0 and float(r[3]) > 0
+        # the times are printed in whole ms
+        ratio = float(r[3]) / float(r[2])
+        assert abs(float(r[4]) - ratio) < 0.05 * ratio + 0.01, r
+
+
+def test_variants_run_each_case_in_its_own_process(tmp_path):
+    out = tmp_path / 'v.json'
+    text = bench('--sweep-k', '--ks', '2', '--methods', 'supervised',
+                 '--variants', 'a', 'b+MALLOC_ARENA_MAX=2', '--json',
+                 str(out))
+    assert 'time x supervised: a → b' in text
+    got = json.loads(out.read_text())['rows']
+    assert [(r['method'], r['variant']) for r in got] == [
+        ('supervised', 'a'), ('supervised', 'b')]
+    assert all(r['mem_mib'] > 0 and len(r['first_s']) == 2 for r in got)
