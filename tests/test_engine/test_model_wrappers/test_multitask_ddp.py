@@ -192,10 +192,7 @@ def test_ddp_matches_one_process():
 def test_cpu_model_takes_no_device_ids():
     """mmengine's runner passes ``device_ids=[LOCAL_RANK]``, which torch DDP
     refuses for a CPU module; the wrapper drops it (one-process group)."""
-    port = _free_port()
-    store = torch.distributed.TCPStore('127.0.0.1', port, 1, True)
-    torch.distributed.init_process_group('gloo', store=store, rank=0,
-                                         world_size=1)
+    one_process_group()
     try:
         model = build({})
         net = MultiTaskDistributedWrapper(copy.deepcopy(model),
@@ -205,3 +202,48 @@ def test_cpu_model_takes_no_device_ids():
         assert net.find_unused_parameters
     finally:
         torch.distributed.destroy_process_group()
+
+
+def one_process_group():
+    store = torch.distributed.TCPStore('127.0.0.1', _free_port(), 1, True)
+    torch.distributed.init_process_group('gloo', store=store, rank=0,
+                                         world_size=1)
+
+
+def test_syncbn_on_cpu_is_refused():
+    init_default_scope('mtlpartial')
+    model = MODELS.build(dict(
+        type='MultiTaskModel', tasks=DEMO_TASKS,
+        backbone=dict(type='MTANSegNet', filters=(4, 4, 4, 4, 4)),
+        heads=dict(type='ConvHead', in_channels=4)))
+    model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    one_process_group()
+    try:
+        with pytest.raises(ValueError, match="sync_bn='torch'.*needs CUDA"):
+            MultiTaskDistributedWrapper(model)
+    finally:
+        torch.distributed.destroy_process_group()
+
+
+def test_rank_without_any_graph_is_explained():
+    """A rank whose losses have no graph joins DDP's reduction through the
+    shared representation; without one it cannot, and says why."""
+    from mtlpartial.engine.optim_wrappers import MultiTaskOptimWrapper
+    from mtlpartial.engine.optim_wrappers.step_inputs import StepInputs
+    from mtlpartial.structures import MultiTaskLosses
+    zero = torch.zeros(())
+    losses = MultiTaskLosses(task_names=('a', 'b'), task_losses=[zero, zero],
+                             task_active=torch.tensor([True, True]))
+    step = StepInputs(losses=losses, rows=[0, 1], values=torch.zeros(2),
+                      reg=None, epoch=None, factor=1.0, grad_scale=1.0)
+    with pytest.raises(RuntimeError, match='cannot join the gradient'):
+        MultiTaskOptimWrapper._with_representation(None, step)
+    rep = torch.ones(3, requires_grad=True)
+    with_rep = MultiTaskLosses(task_names=('a', 'b'),
+                               task_losses=[zero, zero],
+                               task_active=torch.tensor([True, True]),
+                               shared_representation=[rep * 2])
+    step.losses = with_rep
+    total = MultiTaskOptimWrapper._with_representation(None, step)
+    total.backward()
+    assert float(total) == 0 and torch.equal(rep.grad, torch.zeros(3))
