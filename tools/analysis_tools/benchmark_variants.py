@@ -121,8 +121,10 @@ def run_interleaved(cases: Dict[str, dict], args,
     worker group, then time ``args.rounds`` interleaved rounds of
     ``args.iters`` steps. Returns per case: ``mem`` (MiB, rank 0),
     ``first`` (the warm-up steps), ``steps`` (the timed steps) and the
-    medians ``time``, ``sys_share`` (kernel CPU time over CPU time) and
-    ``faults`` (minor page faults per step)."""
+    medians ``time`` (wall), ``cpu`` (user + kernel CPU time of the
+    process: with one thread, the step's time without the waits for a
+    core when other jobs share the machine), ``sys_share`` (kernel over
+    all CPU time) and ``faults`` (minor page faults per step)."""
     groups, out = {}, {}
     try:
         for name, case in cases.items():
@@ -152,6 +154,7 @@ def run_interleaved(cases: Dict[str, dict], args,
     for res in out.values():
         steps = res['steps']
         res['time'] = statistics.median(s['time'] for s in steps)
+        res['cpu'] = statistics.median(s['user'] + s['sys'] for s in steps)
         res['sys_share'] = statistics.median(
             s['sys'] / max(s['user'] + s['sys'], 1e-9) for s in steps)
         res['faults'] = statistics.median(s['faults'] for s in steps)
@@ -179,13 +182,14 @@ def sweep_variants(args) -> List[dict]:
     print(f'# K sweep by variant: arch={args.arch}, {h}x{w}, batch '
           f'{args.batch_size}, cpu, {args.setting}, {args.threads or 1} '
           'thread(s); each case in its own process, rounds interleaved; '
-          'first steps = the two steps after building, kernel share = '
-          'kernel CPU time / CPU time, faults = minor page faults per step '
-          '(medians of the timed steps)\n')
-    print('| K | method | variant | step (ms) | x supervised | peak mem '
-          '(MiB) | x supervised | first steps (s) | kernel share | '
-          'faults/step |')
-    print('|---|---|---|---|---|---|---|---|---|---|')
+          'step = wall time, CPU = user + kernel CPU time of the process; '
+          'first steps = CPU time of the steps after building; kernel '
+          'share = kernel CPU time / CPU time, faults = minor page faults '
+          'per step (medians of the timed steps)\n')
+    print('| K | method | variant | step (ms) | x supervised | CPU (ms) | '
+          'x supervised | peak mem (MiB) | x supervised | first steps, CPU '
+          '(s) | kernel share | faults/step |')
+    print('|---|---|---|---|---|---|---|---|---|---|---|---|')
     rows = []
     for k in args.ks:
         tasks = make_tasks(k)
@@ -197,31 +201,38 @@ def sweep_variants(args) -> List[dict]:
                 r, base = res[f'{v.name}|{m}'], res[f'{v.name}|supervised']
                 row = dict(k=k, method=m, variant=v.name, time_s=r['time'],
                            time_ratio=r['time'] / base['time'],
+                           cpu_s=r['cpu'], cpu_ratio=r['cpu'] / base['cpu'],
                            mem_mib=r['mem'],
                            mem_ratio=r['mem'] / max(base['mem'], 1e-9),
-                           first_s=[s['time'] for s in r['first'][:2]],
+                           first_s=[s['time'] for s in r['first']],
+                           first_cpu_s=[s['user'] + s['sys']
+                                        for s in r['first']],
                            sys_share=r['sys_share'], faults=r['faults'])
                 rows.append(row)
                 print(f'| {k} | {m} | {v.name} | {r["time"] * 1e3:.0f} | '
-                      f'{row["time_ratio"]:.2f} | {r["mem"]:.0f} | '
+                      f'{row["time_ratio"]:.2f} | {r["cpu"] * 1e3:.0f} | '
+                      f'{row["cpu_ratio"]:.2f} | {r["mem"]:.0f} | '
                       f'{row["mem_ratio"]:.2f} | ' + ', '.join(
-                          f'{t:.2f}' for t in row['first_s']) +
+                          f'{t:.1f}' for t in row['first_cpu_s']) +
                       f' | {100 * r["sys_share"]:.0f}% | '
                       f'{r["faults"]:.0f} |', flush=True)
     if len(variants) > 1:
         first, last = variants[0].name, variants[-1].name
         print(f'\n| K | method | time x supervised: {first} → {last} | '
+              f'CPU x supervised: {first} → {last} | '
               f'memory x supervised: {first} → {last} | step time '
-              f'{last} / {first} |')
-        print('|---|---|---|---|---|')
+              f'{last} / {first} | CPU {last} / {first} |')
+        print('|---|---|---|---|---|---|---|')
         by = {(r['k'], r['method'], r['variant']): r for r in rows}
         for k in args.ks:
             for m in args.methods:
                 a, b = by[(k, m, first)], by[(k, m, last)]
                 print(f'| {k} | {m} | {a["time_ratio"]:.2f} → '
-                      f'{b["time_ratio"]:.2f} | {a["mem_ratio"]:.2f} → '
+                      f'{b["time_ratio"]:.2f} | {a["cpu_ratio"]:.2f} → '
+                      f'{b["cpu_ratio"]:.2f} | {a["mem_ratio"]:.2f} → '
                       f'{b["mem_ratio"]:.2f} | '
-                      f'{b["time_s"] / a["time_s"]:.2f} |')
+                      f'{b["time_s"] / a["time_s"]:.2f} | '
+                      f'{b["cpu_s"] / a["cpu_s"]:.2f} |')
     return rows
 
 

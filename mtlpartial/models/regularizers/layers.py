@@ -13,6 +13,8 @@ from typing import Sequence
 
 import torch.nn as nn
 
+from .fused_norm import ConvNormReLU
+
 NORMS = ('instance', 'batch')
 
 
@@ -25,7 +27,9 @@ def build_norm(kind: str, channels: int) -> nn.Module:
 
 
 def conv_norm_relu(c_in: int, c_out: int, norm: str) -> nn.Sequential:
-    return nn.Sequential(
+    """``Conv3x3 → norm → ReLU`` (instance norm and ReLU fused,
+    :mod:`.fused_norm`)."""
+    return ConvNormReLU(
         nn.Conv2d(c_in, c_out, 3, padding=1), build_norm(norm, c_out),
         nn.ReLU(inplace=True))
 
