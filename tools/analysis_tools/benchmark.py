@@ -246,6 +246,11 @@ def balancers(args) -> None:
             BaseGradientBalancer
         names = [n for n in names
                  if issubclass(BALANCERS.get(n), BaseGradientBalancer)]
+    if args.variants:
+        from benchmark_variants import balancers_variants
+        write_json(args, 'balancers_variants',
+                   balancers_variants(args, names))
+        return
     cases = {'plain': (tasks, None, None)}
     for name in names:
         cases[name] = (tasks, None, optim_wrapper_cfg(

@@ -264,3 +264,53 @@ def profile_variants(args) -> None:
                 label = '**step**' if name == 'total' else name
                 print(f'| {k} | {m} | {label} | ' + ' | '.join(cells) +
                       ' |', flush=True)
+
+
+def balancers_variants(args, names: List[str]) -> List[dict]:
+    """``--balancers --variants ...``: each gradient/weighting method in
+    parameter and rep-grad mode, per variant, as a ratio to the variant's
+    own plain step (EW), each case in its own process, interleaved."""
+    from benchmark_cases import make_tasks, optim_wrapper_cfg
+    variants = [Variant(v) for v in args.variants]
+    tasks = make_tasks(args.ks[0])
+    args.setting = 'full'
+    modes = [('param', False), ('rep', True)]
+    cases = {}
+    for v in variants:
+        cases[f'{v.name}|plain'] = variant_case(v, tasks, None, args)
+        for name in names:
+            for mode, rep in modes:
+                cases[f'{v.name}|{name}|{mode}'] = variant_case(
+                    v, tasks, None, args, optim_wrapper_cfg(
+                        dict(type=name, window=1) if name == 'DWA' else
+                        dict(type=name), rep))
+    res = run_interleaved(cases, args)
+    h, w = args.size
+    print(f'# balancers by variant: K={args.ks[0]}, arch={args.arch}, '
+          f'{h}x{w}, batch {args.batch_size}, full labels, cpu, '
+          f'{args.threads or 1} thread(s); ratios to the variant\'s plain '
+          'step (EW), wall time and CPU time (user + kernel)\n')
+    print('| method | variant | param: x plain | param: CPU x plain | '
+          'param: mem x plain | rep: x plain | rep: CPU x plain | '
+          'rep: mem x plain |')
+    print('|---|---|---|---|---|---|---|---|')
+    rows = []
+    for name in names:
+        for v in variants:
+            base = res[f'{v.name}|plain']
+            row = dict(method=name, variant=v.name)
+            cells = []
+            for mode, _ in modes:
+                r = res[f'{v.name}|{name}|{mode}']
+                row[mode] = dict(time_s=r['time'], cpu_s=r['cpu'],
+                                 mem_mib=r['mem'],
+                                 time_ratio=r['time'] / base['time'],
+                                 cpu_ratio=r['cpu'] / base['cpu'],
+                                 mem_ratio=r['mem'] / max(base['mem'], 1e-9))
+                cells += [f'{row[mode]["time_ratio"]:.2f}',
+                          f'{row[mode]["cpu_ratio"]:.2f}',
+                          f'{row[mode]["mem_ratio"]:.2f}']
+            rows.append(row)
+            print(f'| {name} | {v.name} | ' + ' | '.join(cells) + ' |',
+                  flush=True)
+    return rows

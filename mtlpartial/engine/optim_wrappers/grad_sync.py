@@ -59,6 +59,8 @@ class AsyncSum:
         bucket: List[Tensor] = []
         size = 0
         for t in tensors:
+            if t.numel() == 0:
+                continue
             nbytes = t.numel() * t.element_size()
             if t.is_contiguous() and nbytes >= IN_PLACE_BYTES:
                 self._start([t], in_place=True)
