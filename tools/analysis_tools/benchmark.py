@@ -59,11 +59,10 @@ import torch  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 
 import mtlpartial  # noqa: E402,F401
-from benchmark_cases import (METHODS, ARCHS, build_case,  # noqa: E402,F401
-                             make_batch, make_tasks, method_cfg,
-                             optim_wrapper_cfg, profile_ops, profile_step,
-                             rss_now,
-                             time_steps, with_dtype)
+from benchmark_cases import (ARCHS, LITE_METHODS,  # noqa: E402,F401
+                             METHODS, build_case, make_batch, make_tasks,
+                             method_cfg, optim_wrapper_cfg, profile_ops,
+                             profile_step, rss_now, time_steps, with_dtype)
 
 def measure_memory(case: dict, args) -> float:
     """Peak memory (MiB) of training steps beyond the built model.
@@ -333,7 +332,7 @@ def parse_args():
     p.add_argument('--json', help='also write the rows to this JSON file')
     p.add_argument('--ks', nargs='+', type=int, default=[2, 3, 4, 5, 6, 7])
     p.add_argument('--methods', nargs='+', default=list(METHODS),
-                   choices=METHODS)
+                   choices=METHODS + LITE_METHODS)
     p.add_argument('--arch', default='small', choices=list(ARCHS))
     p.add_argument('--size', nargs=2, type=int, default=[64, 80])
     p.add_argument('--batch-size', type=int, default=4)

@@ -31,6 +31,8 @@ ARCHS = dict(
     small=dict(filters=(16, 32, 48, 64, 64)),
     segnet=dict(filters=(64, 128, 256, 512, 512)))
 METHODS = ('supervised', 'mtpsl', 'jtr', 'dgr', 'diffusionmtl')
+#: the documented lite settings (docs/methods/{mtpsl,jtr}.md), on request
+LITE_METHODS = ('mtpsl_lite', 'jtr_lite')
 
 
 def diffusionmtl_cfg(arch: str) -> dict:
@@ -56,11 +58,16 @@ def method_cfg(method: str, arch: str) -> dict:
     f = tuple(ARCHS[arch]['filters'])
     if method == 'diffusionmtl':
         return diffusionmtl_cfg(arch)
+    half = tuple(max(1, c // 2) for c in f)
     reg = dict(
         supervised=None,
         mtpsl=dict(type='MTPSL', channels=f, feat_channels=f[-1]),
         jtr=dict(type='JTR', channels=f),
-        dgr=dict(type='DGR'))[method]
+        dgr=dict(type='DGR'),
+        # lite: half-width auxiliary networks; JTR on two views
+        mtpsl_lite=dict(type='MTPSL', channels=half, in_width=half[0],
+                        feat_channels=f[-1]),
+        jtr_lite=dict(type='JTR', channels=half, views=2))[method]
     return dict(regularizers=[reg] if reg else [])
 
 
