@@ -1,7 +1,7 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
 """Time per training step and peak memory, as ratios measured in one run.
 
-Four modes:
+Modes:
 
 * ``benchmark.py CONFIG``: one config, real batches from its train
   dataloader (cached, so data loading is not timed).
@@ -10,6 +10,7 @@ Four modes:
   own model family on the same backbone) on the same batch; prints each
   method's ratio to supervised MTL. Rounds are interleaved (sup, mtpsl,
   jtr, ..., sup, ...) so that machine drift hits every method alike.
+  ``--methods mtpsl_lite jtr_lite`` adds the lite settings.
 * ``benchmark.py --balancers``: every gradient/weighting method through
   ``MultiTaskOptimWrapper`` (``EW`` included) as a ratio to the plain
   supervised step (the default wrapper: ``EW``, summed loss, one
@@ -18,8 +19,16 @@ Four modes:
   from ``torch.profiler``: the model's forward stages (its
   ``record_function`` scopes ``mtl.backbone``, ``mtl.heads``,
   ``mtl.task_losses``, ``mtl.reg.<name>``) and the rest of the step
-  (backward and optimizer update), in ms and as a share of the step.
-
+  (backward and optimizer update), in ms and as a share of the step;
+  ``--profile-ops N`` adds the N ops with the most self CPU time.
+* ``benchmark.py --dist N`` (``benchmark_dist.py``): N gloo processes on
+  the CPU against one at the same per-rank batch, per gradient-sync path
+  (torch DDP, the explicit sum).
+* ``--variants NAME[@PATH][+K=V] ...`` (``benchmark_variants.py``, with
+  ``--sweep-k``, ``--profile`` or ``--balancers``, CPU): code variants
+  side by side in one run (another checkout as "before", environment
+  settings such as the allocator's), each case in its own process, with
+  CPU time, the first steps, kernel share and page faults per step.
 ``--dtype bf16`` runs every case under mmengine's ``AmpOptimWrapper``
 (``MultiTaskAmpOptimWrapper`` for the balancers) with ``dtype='bfloat16'``,
 as ``tools/train.py --amp`` does (CUDA only: mmengine's AMP wrappers refuse
@@ -31,7 +40,7 @@ runs once more in a fresh subprocess and reports its peak resident size
 (``VmHWM``) during two training steps minus its size right after building
 the model.
 
-(Over 400 lines: four measurement modes sharing one case builder.)
+The cases (models, batches, timing) are in ``benchmark_cases.py``.
 
 Examples:
     python tools/analysis_tools/benchmark.py --sweep-k --ks 2 3 4
@@ -61,50 +70,9 @@ from mmengine.registry import init_default_scope  # noqa: E402
 import mtlpartial  # noqa: E402,F401
 from benchmark_cases import (ARCHS, LITE_METHODS,  # noqa: E402,F401
                              METHODS, build_case, make_batch, make_tasks,
-                             method_cfg, optim_wrapper_cfg, profile_ops,
-                             profile_step, rss_now, time_steps, with_dtype)
-
-def measure_memory(case: dict, args) -> float:
-    """Peak memory (MiB) of training steps beyond the built model.
-
-    GPU: ``max_memory_allocated`` in this process. CPU: a fresh
-    subprocess (the allocator keeps freed memory, so in-process peaks are
-    meaningless) reports ``ru_maxrss`` after two steps minus its resident
-    size right after building the model.
-    """
-    if args.device.startswith('cuda'):
-        model, ow = build_case(case['tasks'], case['model'], args.arch,
-                               args.device, case['ow'], args.dtype)
-        data = make_batch(case['tasks'], args.batch_size, model.num_views,
-                          *args.size, case['setting'])
-        time_steps(model, ow, data, 1, args.device)
-        torch.cuda.synchronize()
-        base = torch.cuda.memory_allocated()
-        torch.cuda.reset_peak_memory_stats()
-        time_steps(model, ow, data, 1, args.device)
-        return (torch.cuda.max_memory_allocated() - base) / 2**20
-    import subprocess
-    payload = json.dumps(dict(case, arch=args.arch, size=args.size,
-                              batch_size=args.batch_size))
-    out = subprocess.run(
-        [sys.executable, osp.abspath(__file__), '--memory-case', payload],
-        capture_output=True, text=True, check=True)
-    return float(out.stdout.strip().splitlines()[-1])
-
-
-def memory_case_main(payload: str) -> None:
-    """Child process of :func:`measure_memory` (CPU)."""
-    case = json.loads(payload)
-    init_default_scope('mtlpartial')
-    torch.manual_seed(0)
-    model, ow = build_case(case['tasks'], case['model'], case['arch'],
-                           'cpu', case['ow'])
-    data = make_batch(case['tasks'], case['batch_size'], model.num_views,
-                      *case['size'], case['setting'])
-    base = rss_now()
-    time_steps(model, ow, data, 2, 'cpu')
-    print((rss_now('VmHWM') - base) / 2**20)
-
+                             measure_memory, memory_case_main, method_cfg,
+                             optim_wrapper_cfg, profile_ops, profile_step,
+                             rss_now, time_steps, with_dtype)
 
 def run_cases(cases: Dict[str, tuple], data_for, args) -> Dict[str, dict]:
     """Build every case, measure memory once each, then time interleaved
@@ -334,7 +302,8 @@ def parse_args():
     p.add_argument('--methods', nargs='+', default=list(METHODS),
                    choices=METHODS + LITE_METHODS)
     p.add_argument('--arch', default='small', choices=list(ARCHS))
-    p.add_argument('--size', nargs=2, type=int, default=[64, 80])
+    p.add_argument('--size', nargs=2, type=int, default=[64, 96],
+                   help='H W, divisible by the SegNet stride 32')
     p.add_argument('--batch-size', type=int, default=4)
     p.add_argument('--setting', default='onelabel',
                    choices=['onelabel', 'full'])

@@ -10,12 +10,16 @@ package is used (``MODELS``, ``build_optim_wrapper``, ``train_step``), so a
 worker can run an older checkout as the "before" of a comparison.
 """
 import copy
+import os.path as osp
 import resource
 import time
 from typing import Dict, List, Optional
 
 import torch
 from mmengine.optim import build_optim_wrapper
+
+#: the entry point (its ``--memory-case`` runs :func:`memory_case_main`)
+BENCHMARK = osp.join(osp.dirname(osp.abspath(__file__)), 'benchmark.py')
 
 #: task kinds cycled to build K synthetic tasks
 TASK_POOL = [
@@ -247,3 +251,50 @@ def profile_ops(model, ow, data, top: int) -> List[tuple]:
     events = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
     return [(e.key, e.self_cpu_time_total / 1e3, e.count,
              e.self_cpu_time_total / 1e3 / total) for e in events[:top]]
+
+
+def measure_memory(case: dict, args) -> float:
+    """Peak memory (MiB) of training steps beyond the built model.
+
+    GPU: ``max_memory_allocated`` in this process. CPU: a fresh
+    subprocess (the allocator keeps freed memory, so in-process peaks are
+    meaningless) reports ``ru_maxrss`` after two steps minus its resident
+    size right after building the model.
+    """
+    if args.device.startswith('cuda'):
+        model, ow = build_case(case['tasks'], case['model'], args.arch,
+                               args.device, case['ow'], args.dtype)
+        data = make_batch(case['tasks'], args.batch_size, model.num_views,
+                          *args.size, case['setting'])
+        time_steps(model, ow, data, 1, args.device)
+        torch.cuda.synchronize()
+        base = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        time_steps(model, ow, data, 1, args.device)
+        return (torch.cuda.max_memory_allocated() - base) / 2**20
+    import json
+    import subprocess
+    import sys
+    payload = json.dumps(dict(case, arch=args.arch, size=args.size,
+                              batch_size=args.batch_size))
+    out = subprocess.run(
+        [sys.executable, BENCHMARK, '--memory-case', payload],
+        capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def memory_case_main(payload: str) -> None:
+    """Child process of :func:`measure_memory` (CPU)."""
+    import json
+
+    from mmengine.registry import init_default_scope
+    case = json.loads(payload)
+    init_default_scope('mtlpartial')
+    torch.manual_seed(0)
+    model, ow = build_case(case['tasks'], case['model'], case['arch'],
+                           'cpu', case['ow'])
+    data = make_batch(case['tasks'], case['batch_size'], model.num_views,
+                      *case['size'], case['setting'])
+    base = rss_now()
+    time_steps(model, ow, data, 2, 'cpu')
+    print((rss_now('VmHWM') - base) / 2**20)
