@@ -138,12 +138,19 @@ def run_interleaved(cases: Dict[str, dict], args,
                              first=slowest_rank(answers), steps=[])
             print(f'# built {name} ({case["variant"]}, world {world}): '
                   'first steps ' + ', '.join(
-                      f'{s["time"]:.2f}' for s in out[name]['first']) + ' s',
-                  file=sys.stderr, flush=True)
-        for _ in range(args.rounds):
+                      f'{s["time"]:.2f}' for s in out[name]['first']) +
+                  ' s wall, ' + ', '.join(
+                      f'{s["user"] + s["sys"]:.2f}'
+                      for s in out[name]['first']) + ' s CPU, '
+                  f'{out[name]["mem"]:.0f} MiB', file=sys.stderr, flush=True)
+        for r in range(args.rounds):
             for name, group in groups.items():
                 answers = group.ask(dict(cmd='time', iters=args.iters))
                 out[name]['steps'] += slowest_rank(answers)
+                print(f'# round {r + 1} {name}: ' + ', '.join(
+                    f'{s["time"]:.2f} s wall, {s["user"] + s["sys"]:.2f} s '
+                    f'CPU' for s in out[name]['steps'][-args.iters:]),
+                    file=sys.stderr, flush=True)
         if getattr(args, 'profile', False):
             for name, group in groups.items():
                 out[name]['stages'] = group.ask(dict(cmd='profile'))[0][
