@@ -1,5 +1,10 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
-"""The multi-task dense prediction model."""
+"""The multi-task dense prediction model.
+
+(Over 400 lines: one class holds the model's structure, its three forward
+modes, the loss assembly and the training step, which model families such
+as DiffusionMTL inherit as a whole.)
+"""
 import copy
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple, Union
