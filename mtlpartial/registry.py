@@ -52,98 +52,46 @@ __all__ = [
     'INFERENCERS', 'TASKS', 'PARTIAL_LABELS', 'BALANCERS'
 ]
 
-#######################################################################
-#                            engine                                   #
-#######################################################################
-RUNNERS = Registry(
-    'runner', parent=MMENGINE_RUNNERS, locations=['mtlpartial.engine'])
-LOOPS = Registry(
-    'loop', parent=MMENGINE_LOOPS, locations=['mtlpartial.engine'])
-# data hooks (label mask, mid-epoch resume) live in mtlpartial.datasets.hooks
-HOOKS = Registry(
-    'hook',
-    parent=MMENGINE_HOOKS,
-    locations=['mtlpartial.engine.hooks', 'mtlpartial.datasets.hooks'])
-OPTIMIZERS = Registry(
-    'optimizer',
-    parent=MMENGINE_OPTIMIZERS,
-    locations=['mtlpartial.engine.optim_wrappers'])
-OPTIM_WRAPPERS = Registry(
-    'optim_wrapper',
-    parent=MMENGINE_OPTIM_WRAPPERS,
-    locations=['mtlpartial.engine.optim_wrappers'])
-OPTIM_WRAPPER_CONSTRUCTORS = Registry(
-    'optimizer wrapper constructor',
-    parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
-    locations=['mtlpartial.engine.optim_wrappers'])
-PARAM_SCHEDULERS = Registry(
-    'parameter scheduler',
-    parent=MMENGINE_PARAM_SCHEDULERS,
-    locations=['mtlpartial.engine'])
-BALANCERS = Registry(
-    'task balancer',
-    parent=None,
-    scope='mtlpartial',
-    locations=['mtlpartial.engine.balancers'])
 
-#######################################################################
-#                            datasets                                 #
-#######################################################################
-DATASETS = Registry(
-    'dataset', parent=MMENGINE_DATASETS, locations=['mtlpartial.datasets'])
-DATA_SAMPLERS = Registry(
-    'data sampler',
-    parent=MMENGINE_DATA_SAMPLERS,
-    locations=['mtlpartial.datasets.samplers'])
-TRANSFORMS = Registry(
-    'transform',
-    parent=MMENGINE_TRANSFORMS,
-    locations=['mtlpartial.datasets.transforms'])
-PARTIAL_LABELS = Registry(
-    'partial-label setting',
-    parent=None,
-    scope='mtlpartial',
-    locations=['mtlpartial.datasets.partial_labels'])
-TASKS = Registry(
-    'task spec',
-    parent=None,
-    scope='mtlpartial',
-    locations=['mtlpartial.tasks'])
+def _child(root: Registry, *locations: str) -> Registry:
+    """The ``mtlpartial`` child of an mmengine root registry (same name),
+    importing ``locations`` when it is first searched."""
+    return Registry(root.name, parent=root, locations=list(locations))
 
-#######################################################################
-#                             models                                  #
-#######################################################################
-MODELS = Registry(
-    'model', parent=MMENGINE_MODELS, locations=['mtlpartial.models'])
-MODEL_WRAPPERS = Registry(
-    'model_wrapper',
-    parent=MMENGINE_MODEL_WRAPPERS,
-    locations=['mtlpartial.engine.model_wrappers'])
-WEIGHT_INITIALIZERS = Registry(
-    'weight initializer',
-    parent=MMENGINE_WEIGHT_INITIALIZERS,
-    locations=['mtlpartial.models'])
 
-#######################################################################
-#                          evaluation                                 #
-#######################################################################
-METRICS = Registry(
-    'metric', parent=MMENGINE_METRICS, locations=['mtlpartial.evaluation'])
+def _root(name: str, location: str) -> Registry:
+    """A registry with no mmengine counterpart, in the ``mtlpartial``
+    scope."""
+    return Registry(name, parent=None, scope='mtlpartial',
+                    locations=[location])
 
-#######################################################################
-#                         visualization                               #
-#######################################################################
-VISUALIZERS = Registry(
-    'visualizer',
-    parent=MMENGINE_VISUALIZERS,
-    locations=['mtlpartial.visualization'])
-VISBACKENDS = Registry(
-    'vis_backend',
-    parent=MMENGINE_VISBACKENDS,
-    locations=['mtlpartial.visualization'])
 
-#######################################################################
-#                             apis                                    #
-#######################################################################
-INFERENCERS = Registry(
-    'inferencer', parent=MMENGINE_INFERENCERS, locations=['mtlpartial.apis'])
+# engine (data hooks: label mask, mid-epoch resume, in mtlpartial.datasets)
+RUNNERS = _child(MMENGINE_RUNNERS, 'mtlpartial.engine')
+LOOPS = _child(MMENGINE_LOOPS, 'mtlpartial.engine')
+HOOKS = _child(MMENGINE_HOOKS, 'mtlpartial.engine.hooks',
+               'mtlpartial.datasets.hooks')
+OPTIMIZERS = _child(MMENGINE_OPTIMIZERS, 'mtlpartial.engine.optim_wrappers')
+OPTIM_WRAPPERS = _child(MMENGINE_OPTIM_WRAPPERS,
+                        'mtlpartial.engine.optim_wrappers')
+OPTIM_WRAPPER_CONSTRUCTORS = _child(MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
+                                    'mtlpartial.engine.optim_wrappers')
+PARAM_SCHEDULERS = _child(MMENGINE_PARAM_SCHEDULERS, 'mtlpartial.engine')
+BALANCERS = _root('task balancer', 'mtlpartial.engine.balancers')
+# datasets
+DATASETS = _child(MMENGINE_DATASETS, 'mtlpartial.datasets')
+DATA_SAMPLERS = _child(MMENGINE_DATA_SAMPLERS, 'mtlpartial.datasets.samplers')
+TRANSFORMS = _child(MMENGINE_TRANSFORMS, 'mtlpartial.datasets.transforms')
+PARTIAL_LABELS = _root('partial-label setting',
+                       'mtlpartial.datasets.partial_labels')
+TASKS = _root('task spec', 'mtlpartial.tasks')
+# models
+MODELS = _child(MMENGINE_MODELS, 'mtlpartial.models')
+MODEL_WRAPPERS = _child(MMENGINE_MODEL_WRAPPERS,
+                        'mtlpartial.engine.model_wrappers')
+WEIGHT_INITIALIZERS = _child(MMENGINE_WEIGHT_INITIALIZERS, 'mtlpartial.models')
+# evaluation, visualization, apis
+METRICS = _child(MMENGINE_METRICS, 'mtlpartial.evaluation')
+VISUALIZERS = _child(MMENGINE_VISUALIZERS, 'mtlpartial.visualization')
+VISBACKENDS = _child(MMENGINE_VISBACKENDS, 'mtlpartial.visualization')
+INFERENCERS = _child(MMENGINE_INFERENCERS, 'mtlpartial.apis')

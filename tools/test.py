@@ -20,15 +20,13 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from mmengine.config import Config  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mtlpartial  # noqa: E402,F401
-from mtlpartial.registry import RUNNERS  # noqa: E402
 from mtlpartial.utils.cli import (ConfigOptionsAction,  # noqa: E402
-                                  check_top_level_keys)
-from mtlpartial.utils.dist_utils import init_cpu_distributed  # noqa: E402
+                                  add_launcher_args, build_runner,
+                                  load_config, parse_args_with_launcher)
 
 
 def parse_args() -> argparse.Namespace:
@@ -52,35 +50,17 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--cfg-options', nargs='+', action=ConfigOptionsAction,
         help='override config settings')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_launcher_args(parser)
+    return parse_args_with_launcher(parser)
 
 
 def main() -> None:
     args = parse_args()
-    for path, what in ((args.config, 'config'), (args.checkpoint,
-                                                 'checkpoint')):
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'{what} file not found: {path}')
-    cfg = Config.fromfile(args.config)
-    file_keys = list(cfg.keys())
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    check_top_level_keys(cfg, file_keys, args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = load_config(args.config, args.cfg_options, args.launcher,
+                      args.work_dir)
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(
+            f'checkpoint file not found: {args.checkpoint}')
     cfg.load_from = args.checkpoint
     cfg.resume = False  # a test loads weights; it never resumes training
     if args.show_dir:
@@ -94,9 +74,7 @@ def main() -> None:
         vis.max_images = args.max_show
         vis.interval = 1
 
-    init_cpu_distributed(args.launcher)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
-        else RUNNERS.build(cfg)
+    runner = build_runner(cfg)
     load_weights(runner, args.checkpoint, strict=not args.non_strict)
     metrics = runner.test()  # the metric logs them (once, with tables)
     if args.out:

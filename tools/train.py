@@ -15,7 +15,6 @@ same (``SaveLabelMaskHook``) unless ``--allow-mask-change`` is given.
 """
 import argparse
 import logging
-import os
 import os.path as osp
 import sys
 
@@ -27,14 +26,12 @@ if REPO_ROOT not in sys.path:
 
 from mmengine.config import Config  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 
 import mtlpartial  # noqa: E402,F401  (compat layer, safe globals)
-from mtlpartial.registry import RUNNERS  # noqa: E402
 from mtlpartial.utils.cli import (ConfigOptionsAction,  # noqa: E402
-                                  check_top_level_keys,
-                                  find_resume_checkpoint)
-from mtlpartial.utils.dist_utils import init_cpu_distributed  # noqa: E402
+                                  add_launcher_args, build_runner,
+                                  find_resume_checkpoint, load_config,
+                                  parse_args_with_launcher)
 
 
 def parse_args() -> argparse.Namespace:
@@ -63,17 +60,8 @@ def parse_args() -> argparse.Namespace:
         help='override config settings, e.g. '
         'train_dataloader.batch_size=4 model.normalize=batch; a whole dict '
         'as key=dict(type=OneLabel,seed=1)')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    # torch.distributed.launch passes --local-rank (torch >= 2.0)
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_launcher_args(parser)
+    return parse_args_with_launcher(parser)
 
 
 def allow_mask_change(cfg: Config) -> None:
@@ -91,21 +79,8 @@ def allow_mask_change(cfg: Config) -> None:
 
 def main() -> None:
     args = parse_args()
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config file not found: {args.config}')
-    cfg = Config.fromfile(args.config)
-    file_keys = list(cfg.keys())
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    check_top_level_keys(cfg, file_keys, args.cfg_options)
-
-    # work_dir priority: CLI > config > ./work_dirs/<config stem>
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = load_config(args.config, args.cfg_options, args.launcher,
+                      args.work_dir)
 
     if args.amp:
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
@@ -128,10 +103,7 @@ def main() -> None:
     if args.allow_mask_change:
         allow_mask_change(cfg)
 
-    init_cpu_distributed(args.launcher)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
-        else RUNNERS.build(cfg)
-    runner.train()
+    build_runner(cfg).train()
 
 
 if __name__ == '__main__':

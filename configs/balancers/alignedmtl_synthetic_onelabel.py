@@ -1,8 +1,3 @@
-# AlignedMTL task balancing on supervised partial-label MTL, synthetic onelabel.
-# Per-task gradients w.r.t. the shared parameters;
-# tasks without a labelled sample in the batch sit out the step.
-_base_ = ['../supervised/synthetic_onelabel.py']
-optim_wrapper = dict(
-    type='MultiTaskOptimWrapper',
-    balancer=dict(type='AlignedMTL'),
-    rep_grad=False)
+# Short name, an entry point of the long-named config below
+# (naming scheme: docs/configs.md).
+_base_ = './alignedmtl_segnet-small_1xb8-demo_synthetic_onelabel.py'

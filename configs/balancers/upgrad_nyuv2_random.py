@@ -1,8 +1,3 @@
-# UPGrad task balancing on supervised partial-label MTL, nyuv2 random.
-# Per-task gradients w.r.t. the shared parameters;
-# tasks without a labelled sample in the batch sit out the step.
-_base_ = ['../supervised/nyuv2_random.py']
-optim_wrapper = dict(
-    type='MultiTaskOptimWrapper',
-    balancer=dict(type='UPGrad'),
-    rep_grad=False)
+# Short name, an entry point of the long-named config below
+# (naming scheme: docs/configs.md).
+_base_ = './upgrad_segnet-mtan_1xb2-200e_nyuv2-288x384_random.py'

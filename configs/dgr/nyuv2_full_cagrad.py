@@ -1,9 +1,3 @@
-# DGR + CAGrad on fully labelled NYUv2 (the DGR paper's combination): the
-# DGR penalty gradient is added to the encoder after CAGrad's update.
-_base_ = ['./nyuv2_onelabel.py']
-partial_labels = dict(type='Full')
-train_dataloader = dict(dataset=dict(partial_labels=partial_labels))
-val_evaluator = dict(baseline=None)
-test_evaluator = val_evaluator
-optim_wrapper = dict(
-    type='MultiTaskOptimWrapper', balancer=dict(type='CAGrad'))
+# Short name, an entry point of the long-named config below
+# (naming scheme: docs/configs.md).
+_base_ = './dgr-cagrad_r50-d8-aspp_1xb4-300e_nyuv2-288x384_full.py'

@@ -1,4 +1,3 @@
-# DGR + PCGrad on the synthetic scenes (onelabel).
-_base_ = ['./synthetic_onelabel.py']
-optim_wrapper = dict(
-    type='MultiTaskOptimWrapper', balancer=dict(type='PCGrad'))
+# Short name, an entry point of the long-named config below
+# (naming scheme: docs/configs.md).
+_base_ = './dgr-pcgrad_segnet-small_1xb8-demo_synthetic_onelabel.py'

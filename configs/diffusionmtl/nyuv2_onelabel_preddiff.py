@@ -1,4 +1,3 @@
-# DiffusionMTL, Prediction Diffusion (the preliminary prediction maps are
-# diffused instead of the preliminary features), otherwise nyuv2_onelabel.py.
-_base_ = ['./nyuv2_onelabel.py']
-model = dict(diffusion=dict(mode='prediction'))
+# Short name, an entry point of the long-named config below
+# (naming scheme: docs/configs.md).
+_base_ = './diffusionmtl-preddiff_segnet-mtan_1xb2-200e_nyuv2-288x384_onelabel.py'

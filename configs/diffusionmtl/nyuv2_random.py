@@ -1,10 +1,3 @@
-# DiffusionMTL, Feature Diffusion, NYUv2 randomlabels (see nyuv2_onelabel.py).
-_base_ = ['./nyuv2_onelabel.py']
-train_dataloader = dict(
-    dataset=dict(
-        partial_labels=dict(
-            type='OfficialMask',
-            file='data/mtpsl_label_masks/nyuv2_randomlabels.pth')))
-val_evaluator = dict(
-    baseline={'semseg/mIoU': 27.05, 'depth/abs_err': 0.6626, 'normal/mean': 33.58})
-test_evaluator = val_evaluator
+# Short name, an entry point of the long-named config below
+# (naming scheme: docs/configs.md).
+_base_ = './diffusionmtl_segnet-mtan_1xb2-200e_nyuv2-288x384_random.py'

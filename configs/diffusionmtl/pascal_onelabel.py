@@ -1,24 +1,3 @@
-# DiffusionMTL (Ye & Xu, CVPR 2024), Feature Diffusion: the official PASCAL-
-# Context protocol (configs/pascal/config.yml of prismformore/DiffusionMTL):
-# ResNet-18, batch 6, Adam lr 2e-5 wd 1e-6, poly (0.9) per epoch over 100
-# epochs, gradient clipping at L2 norm 10, loss weights semseg 1, parts 2,
-# sal 5, edge 50, normals 10 (the dataset's task specs), 2 diffusion steps.
-# Official README (one-label): semseg 57.16, parts 59.28, sal 78.00 maxF,
-# normals 16.17, edge 64.60 odsF.
-# Put the official mask files under data/mtpsl_label_masks/ (see
-# docs/partial_labels.md); ImageNet weights: see the model base config.
-_base_ = [
-    '../_base_/datasets/pascal_context.py',
-    '../_base_/models/diffusionmtl_resnet18.py',
-    '../_base_/schedules/adam_100e_poly.py', '../_base_/default_runtime.py'
-]
-partial_labels = dict(
-    type='OfficialMask', file='data/mtpsl_label_masks/pascal_onelabel.npy')
-model = dict(tasks={{_base_.tasks}})
-train_dataloader = dict(
-    batch_size=6,
-    dataset=dict(
-        partial_labels=partial_labels, pipeline={{_base_.train_pipeline}}))
-optim_wrapper = dict(
-    optimizer=dict(type='Adam', lr=2e-5, weight_decay=1e-6),
-    clip_grad=dict(max_norm=10, norm_type=2))
+# Short name, an entry point of the long-named config below
+# (naming scheme: docs/configs.md).
+_base_ = './diffusionmtl_r18_1xb6-100e_pascal-context-512x512_onelabel.py'

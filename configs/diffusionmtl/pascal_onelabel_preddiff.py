@@ -1,4 +1,3 @@
-# DiffusionMTL, Prediction Diffusion (the preliminary prediction maps are
-# diffused instead of the preliminary features), otherwise pascal_onelabel.py.
-_base_ = ['./pascal_onelabel.py']
-model = dict(diffusion=dict(mode='prediction'))
+# Short name, an entry point of the long-named config below
+# (naming scheme: docs/configs.md).
+_base_ = './diffusionmtl-preddiff_r18_1xb6-100e_pascal-context-512x512_onelabel.py'

@@ -1,8 +1,3 @@
-# DiffusionMTL, Feature Diffusion, PASCAL-Context randomlabels (official
-# protocol, see pascal_onelabel.py).
-_base_ = ['./pascal_onelabel.py']
-train_dataloader = dict(
-    dataset=dict(
-        partial_labels=dict(
-            type='OfficialMask',
-            file='data/mtpsl_label_masks/pascal_randomlabels.npy')))
+# Short name, an entry point of the long-named config below
+# (naming scheme: docs/configs.md).
+_base_ = './diffusionmtl_r18_1xb6-100e_pascal-context-512x512_random.py'

@@ -1,5 +1,3 @@
-# DiffusionMTL + PCGrad on the synthetic scenes (onelabel): each task's
-# loss_<task> (final + preliminary term) is one row of the balancer; the
-# shared parameters are the backbone and the fusion neck.
-_base_ = ['./synthetic_onelabel.py']
-optim_wrapper = dict(balancer=dict(type='PCGrad'))
+# Short name, an entry point of the long-named config below
+# (naming scheme: docs/configs.md).
+_base_ = './diffusionmtl-pcgrad_segnet-small_1xb8-demo_synthetic_onelabel.py'

@@ -1,4 +1,3 @@
-# DiffusionMTL, Prediction Diffusion (the preliminary prediction maps are
-# diffused instead of the preliminary features), otherwise synthetic_onelabel.py.
-_base_ = ['./synthetic_onelabel.py']
-model = dict(diffusion=dict(mode='prediction'))
+# Short name, an entry point of the long-named config below
+# (naming scheme: docs/configs.md).
+_base_ = './diffusionmtl-preddiff_segnet-small_1xb8-demo_synthetic_onelabel.py'

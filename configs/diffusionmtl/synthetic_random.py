@@ -1,4 +1,3 @@
-# DiffusionMTL, Feature Diffusion, synthetic scenes, randomlabels.
-_base_ = ['./synthetic_onelabel.py']
-train_dataloader = dict(
-    dataset=dict(partial_labels=dict(type='RandomLabels', seed=0)))
+# Short name, an entry point of the long-named config below
+# (naming scheme: docs/configs.md).
+_base_ = './diffusionmtl_segnet-small_1xb8-demo_synthetic_random.py'

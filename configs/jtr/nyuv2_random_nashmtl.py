@@ -1,5 +1,3 @@
-# JTR + Nash-MTL: the JTR terms are added after the task gradients are
-# combined (regularizer terms are not subject to balancing).
-_base_ = ['./nyuv2_random.py']
-optim_wrapper = dict(
-    type='MultiTaskOptimWrapper', balancer=dict(type='NashMTL'))
+# Short name, an entry point of the long-named config below
+# (naming scheme: docs/configs.md).
+_base_ = './jtr-nashmtl_segnet-mtan_1xb4-400e_nyuv2-288x384_random.py'

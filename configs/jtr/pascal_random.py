@@ -1,15 +1,3 @@
-# JTR (Nishi et al., CVPR 2024): joint-task auto-encoder regularization
-# PASCAL-Context 5 tasks, randomlabels (official MTPSL split).
-# Put the official mask files under data/mtpsl_label_masks/ (see docs/partial_labels.md).
-_base_ = [
-    '../_base_/datasets/pascal_context.py', '../_base_/models/resnet18_aspp.py',
-    '../_base_/schedules/adam_100e_poly.py', '../_base_/default_runtime.py'
-]
-partial_labels = dict(type='OfficialMask', file='data/mtpsl_label_masks/pascal_randomlabels.npy')
-model = dict(
-    tasks={{_base_.tasks}},
-    regularizers=[dict(type='JTR', dist_weight=4.0, recon_dist_weight=2.0, recon_weight=2.0)])
-train_dataloader = dict(
-    batch_size=6,
-    dataset=dict(
-        partial_labels=partial_labels, pipeline={{_base_.train_pipeline_3views}}))
+# Short name, an entry point of the long-named config below
+# (naming scheme: docs/configs.md).
+_base_ = './jtr_r18-d8-aspp_1xb6-100e_pascal-context-512x512_random.py'

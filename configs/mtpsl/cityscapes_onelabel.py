@@ -1,23 +1,3 @@
-# MTPSL (Li et al., CVPR 2022): conditional joint pairwise task mapping
-# Cityscapes 7-class + inverse depth, onelabel (official mask file).
-# Put the official mask files under data/mtpsl_label_masks/ (see docs/partial_labels.md).
-_base_ = [
-    '../_base_/datasets/cityscapes.py', '../_base_/models/segnet_mtan.py',
-    '../_base_/schedules/adam_200e.py', '../_base_/default_runtime.py'
-]
-partial_labels = dict(type='OfficialMask', file='data/mtpsl_label_masks/cityscapes_onelabel.pth')
-model = dict(
-    tasks={{_base_.tasks}},
-    normalize='batch',  # official code: sum over labelled tasks / B
-    regularizers=[dict(type='MTPSL', con_weight=1.0, reg_weight=0.5, feat_channels=512)])
-train_dataloader = dict(
-    batch_size=8,
-    dataset=dict(
-        partial_labels=partial_labels, pipeline={{_base_.train_pipeline_2views}}))
-# Δ% against supervised partial-label MTL (JTR README / poster)
-val_evaluator = dict(
-    baseline={'semseg/mIoU': 69.50, 'depth/abs_err': 0.0186})
-test_evaluator = val_evaluator
-# FiLM parameters: lr x0.1 (official: 1e-3 NYU / 1e-5 Cityscapes vs 1e-4 main;
-# the official separate StepLR(30) of the FiLM group is approximated by the main schedule)
-optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'film': dict(lr_mult=0.1)}))
+# Short name, an entry point of the long-named config below
+# (naming scheme: docs/configs.md).
+_base_ = './mtpsl_segnet-mtan_1xb8-200e_cityscapes-128x256_onelabel.py'

@@ -1,19 +1,3 @@
-# MTPSL (Li et al., CVPR 2022): conditional joint pairwise task mapping
-# embedded synthetic scenes, randomlabels.
-_base_ = [
-    '../_base_/datasets/synthetic.py', '../_base_/models/segnet_small.py',
-    '../_base_/schedules/synthetic_demo.py', '../_base_/default_runtime.py'
-]
-partial_labels = dict(type='RandomLabels', seed=0)
-model = dict(
-    tasks={{_base_.tasks}},
-    regularizers=[dict(type='MTPSL', con_weight=2.0, reg_weight=0.5, feat_channels=64, channels=(16, 32, 48, 64, 64), in_width=16)])
-train_dataloader = dict(
-    batch_size=8,
-    dataset=dict(
-        partial_labels=partial_labels, pipeline={{_base_.train_pipeline_2views}}))
-# FiLM parameters: lr x10.0 (official: 1e-3 NYU / 1e-5 Cityscapes vs 1e-4 main;
-# the official separate StepLR(30) of the FiLM group is approximated by the main schedule)
-optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'film': dict(lr_mult=10.0)}))
-default_hooks = dict(
-    visualization=dict(draw=True, interval=4, max_images=4))
+# Short name, an entry point of the long-named config below
+# (naming scheme: docs/configs.md).
+_base_ = './mtpsl_segnet-small_1xb8-demo_synthetic_random.py'

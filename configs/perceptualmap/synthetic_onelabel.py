@@ -1,16 +1,3 @@
-# Perceptual-Map baseline (MTPSL Sec. 3)
-# embedded synthetic scenes, onelabel.
-_base_ = [
-    '../_base_/datasets/synthetic.py', '../_base_/models/segnet_small.py',
-    '../_base_/schedules/synthetic_demo.py', '../_base_/default_runtime.py'
-]
-partial_labels = dict(type='OneLabel', seed=0)
-model = dict(
-    tasks={{_base_.tasks}},
-    regularizers=[dict(type='PerceptualMap')])
-train_dataloader = dict(
-    batch_size=8,
-    dataset=dict(
-        partial_labels=partial_labels, pipeline={{_base_.train_pipeline}}))
-default_hooks = dict(
-    visualization=dict(draw=True, interval=4, max_images=4))
+# Short name, an entry point of the long-named config below
+# (naming scheme: docs/configs.md).
+_base_ = './perceptualmap_segnet-small_1xb8-demo_synthetic_onelabel.py'

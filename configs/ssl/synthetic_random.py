@@ -1,16 +1,3 @@
-# SSL consistency baseline (MTPSL Eq. 2)
-# embedded synthetic scenes, randomlabels.
-_base_ = [
-    '../_base_/datasets/synthetic.py', '../_base_/models/segnet_small.py',
-    '../_base_/schedules/synthetic_demo.py', '../_base_/default_runtime.py'
-]
-partial_labels = dict(type='RandomLabels', seed=0)
-model = dict(
-    tasks={{_base_.tasks}},
-    regularizers=[dict(type='SSLConsistency')])
-train_dataloader = dict(
-    batch_size=8,
-    dataset=dict(
-        partial_labels=partial_labels, pipeline={{_base_.train_pipeline_2views}}))
-default_hooks = dict(
-    visualization=dict(draw=True, interval=4, max_images=4))
+# Short name, an entry point of the long-named config below
+# (naming scheme: docs/configs.md).
+_base_ = './ssl_segnet-small_1xb8-demo_synthetic_random.py'

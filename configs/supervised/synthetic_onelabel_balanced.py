@@ -1,16 +1,3 @@
-# Task-balanced batches: every batch has >= 1 labelled sample of every
-# task whenever batch_size >= K (TaskBalancedSampler); the log reports the
-# share of batches that missed each task.
-_base_ = ['./synthetic_onelabel.py']
-train_dataloader = dict(
-    sampler=dict(
-        _delete_=True,
-        type='TaskBalancedSampler',
-        batch_size={{_base_.train_dataloader.batch_size}},
-        shuffle=True))
-custom_hooks = [
-    dict(type='RNGStateHook'),
-    dict(type='SaveLabelMaskHook'),
-    dict(type='MidEpochResumeHook'),
-    dict(type='BatchCompositionHook', interval=20)
-]
+# Short name, an entry point of the long-named config below
+# (naming scheme: docs/configs.md).
+_base_ = './supervised-balanced_segnet-small_1xb8-demo_synthetic_onelabel.py'

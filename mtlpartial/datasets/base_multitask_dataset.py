@@ -31,7 +31,8 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from mtlpartial.registry import DATASETS
-from mtlpartial.tasks import BaseTask, build_tasks
+from mtlpartial.tasks import BaseTask, build_tasks, task_cfg_list
+from .partial_labels import build_partial_labels, check_label_mask
 
 
 def check_image(img: np.ndarray, where: str) -> np.ndarray:
@@ -128,6 +129,7 @@ class MultiTaskDataset(BaseDataset):
             tasks = [dict(spec, name=name)
                      for name, spec in self.default_tasks().items()]
         self.task_specs: Dict[str, BaseTask] = build_tasks(tasks)
+        self.task_cfgs: Optional[List[dict]] = task_cfg_list(tasks)
         self.task_names: Tuple[str, ...] = tuple(self.task_specs)
         self.split = split
         self.check_files = check_files
@@ -198,7 +200,10 @@ class MultiTaskDataset(BaseDataset):
         return list(self._image_ids)
 
     def task_metainfo(self) -> dict:
-        """``tasks`` (names), ``task_kinds`` and ``classes`` (per seg task)."""
+        """``tasks`` (names), ``task_kinds``, ``classes`` (per seg task) and
+        ``task_cfgs`` (the task configs as plain dicts, from which
+        ``MultiTaskMetric`` builds its tasks; None when the dataset was
+        given built task specs)."""
         classes = {
             name: tuple(spec.class_names)
             for name, spec in self.task_specs.items()
@@ -209,6 +214,7 @@ class MultiTaskDataset(BaseDataset):
             task_kinds={n: s.kind
                         for n, s in self.task_specs.items()},
             classes=classes,
+            task_cfgs=copy.deepcopy(self.task_cfgs),
             split=self.split)
 
     # ------------------------------------------------------------ checks
@@ -229,11 +235,13 @@ class MultiTaskDataset(BaseDataset):
 
     def build_label_mask(self, image_ids: Sequence[Any]) -> np.ndarray:
         """Build the ``(N, K)`` label mask of ``image_ids`` from the
-        setting (full in test mode).
+        setting (full in test mode), checked by
+        :func:`~mtlpartial.datasets.partial_labels.check_label_mask`.
 
         Raises:
-            ValueError: mask shape mismatch, or an image without any
-                labelled task (names the image id and the setting).
+            ValueError: mask shape mismatch, values other than 0/1, or an
+                image without any labelled task (names the dataset, split,
+                setting and the image's index and id).
         """
         n, k = len(image_ids), len(self.task_names)
         cfg = self.partial_labels_cfg
@@ -243,36 +251,16 @@ class MultiTaskDataset(BaseDataset):
         if isinstance(cfg, (np.ndarray, list, tuple)):
             mask = np.asarray(cfg)
         else:
-            setting = cfg
-            if not hasattr(cfg, 'make_mask'):
-                from mtlpartial.datasets.partial_labels import \
-                    build_partial_labels
-                setting = build_partial_labels(cfg)
+            setting = cfg if hasattr(cfg, 'make_mask') else \
+                build_partial_labels(cfg)
             mask = setting.make_mask(
                 task_names=list(self.task_names),
                 num_images=n,
                 image_ids=list(image_ids))
-        mask = np.asarray(mask)
-        if mask.shape != (n, k):
-            raise ValueError(
-                f'{type(self).__name__} (split {self.split!r}): '
-                f'partial_labels={desc} gave a label mask of shape '
-                f'{mask.shape}, expected ({n}, {k}) = (images, tasks '
-                f'{list(self.task_names)})')
-        if mask.dtype != bool:
-            if not np.isin(mask, (0, 1)).all():
-                raise ValueError(f'partial_labels={desc}: the label mask '
-                                 'must be boolean (0/1)')
-            mask = mask.astype(bool)
-        empty = np.flatnonzero(~mask.any(1))
-        if empty.size:
-            i = int(empty[0])
-            raise ValueError(
-                f'{type(self).__name__} (split {self.split!r}): image '
-                f'{image_ids[i]!r} (index {i}) has no labelled task under '
-                f'partial_labels={desc} ({empty.size} such image(s)); every '
-                'training image needs at least one label')
-        return mask
+        return check_label_mask(
+            mask, self.task_names, n,
+            f'{type(self).__name__} (split {self.split!r}): '
+            f'partial_labels={desc}', list(image_ids))
 
     def check_paths(self, infos: Sequence[dict]) -> None:
         """Raise FileNotFoundError naming the first missing file among the

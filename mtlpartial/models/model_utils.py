@@ -1,14 +1,85 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
-"""Helpers of ``MultiTaskModel``: derived seeds, the crop of padded
-predictions, the runner's progress (mmengine's message hub), the NaN guard
-and the cross-rank log sums of the training step."""
+"""Helpers of ``MultiTaskModel``: building its heads and regularizers,
+derived seeds, the crop of padded predictions, the runner's progress
+(mmengine's message hub), the NaN guard and the cross-rank log sums of the
+training step."""
+import copy
 import hashlib
-from typing import Dict, Mapping, Optional
+from typing import Dict, Mapping, Optional, Sequence
 
 import torch
 from mmengine.dist import all_reduce, get_world_size
 from mmengine.logging import MessageHub
+from mmengine.model import ModuleDict, ModuleList
 from torch import Tensor
+
+from mtlpartial.registry import MODELS
+from mtlpartial.tasks import BaseTask
+from .regularizers import BaseRegularizer
+
+
+def build_heads(heads: dict, tasks: Mapping[str, BaseTask]) -> ModuleDict:
+    """One head per task, in task order, ``out_channels`` from the spec.
+
+    Args:
+        heads: one head config (with ``type``) shared by all tasks, or
+            ``{task: head config}``.
+        tasks: the ordered task specs.
+
+    Raises:
+        TypeError / KeyError: naming the bad or missing task.
+    """
+    if not isinstance(heads, dict):
+        raise TypeError('model.heads must be a dict: one head config with'
+                        ' "type" (shared by all tasks) or {task: head '
+                        f'config}}, got {type(heads).__name__} {heads!r}')
+    per_task = heads if 'type' not in heads else {t: heads for t in tasks}
+    unknown = set(per_task) - set(tasks)
+    if unknown:
+        raise KeyError(f'model.heads: unknown tasks {sorted(unknown)}; '
+                       f'tasks are {list(tasks)}')
+    # mmengine containers: init_weights reaches every head's init_cfg
+    built = ModuleDict()
+    for name, task in tasks.items():
+        if name not in per_task:
+            raise KeyError(f'model.heads: no head for task "{name}"')
+        cfg = copy.deepcopy(dict(per_task[name]))
+        cfg['out_channels'] = task.num_outputs
+        built[name] = MODELS.build(cfg)
+    return built
+
+
+def build_regularizers(cfgs: Sequence[dict], tasks: Mapping[str, BaseTask],
+                       heads: ModuleDict) -> ModuleList:
+    """Build the regularizers and set them up for ``tasks`` and ``heads``.
+
+    Paired seeds: building the regularizers' networks must not move the
+    global random stream, so that the shared network's initialisation
+    (``init_weights``, later) is the same with and without regularizers;
+    they draw from streams derived from the initial seed instead.
+
+    Raises:
+        TypeError: if a config does not build a ``BaseRegularizer``.
+        ValueError: if two regularizers have the same name.
+    """
+    regularizers = ModuleList()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(derived_seed(torch.initial_seed(), 'regularizers'))
+        for cfg in cfgs:
+            reg = MODELS.build(cfg)
+            if not isinstance(reg, BaseRegularizer):
+                raise TypeError(f'model.regularizers: {type(reg).__name__} '
+                                'is not a BaseRegularizer')
+            regularizers.append(reg)
+    names = [r.name for r in regularizers]
+    if len(set(names)) != len(names):
+        raise ValueError(f'model.regularizers: duplicate names {names}; '
+                         'give each a distinct `name`')
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(derived_seed(torch.initial_seed(), 'setup'))
+        for reg in regularizers:
+            reg.setup(tasks, heads)
+    return regularizers
 
 
 def derived_seed(seed: int, tag: str) -> int:

@@ -1,18 +1,11 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
-"""The multi-task dense prediction model.
-
-(Over 400 lines: one class holds the model's structure, its three forward
-modes, the loss assembly and the training step, which model families such
-as DiffusionMTL inherit as a whole.)
-"""
-import copy
+"""The multi-task dense prediction model."""
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.model import BaseModel, ModuleDict, ModuleList
+from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapper
 from torch import Tensor
 from torch.profiler import record_function
@@ -22,9 +15,10 @@ from mtlpartial.structures import MultiTaskBatch, MultiTaskLosses
 from mtlpartial.tasks import BaseTask, build_tasks
 from .diagnostics import gradient_norm_ratios
 from .loss_normalizer import NORMALIZATIONS, LossNormalizer
-from .regularizers import BaseRegularizer, RegularizerContext
-from .model_utils import (check_finite_losses, crop_to_image, derived_seed,
-                          reduce_log_vars, runner_iter, runner_iters_per_epoch)
+from .regularizers import RegularizerContext
+from .model_utils import (build_heads, build_regularizers,
+                          check_finite_losses, crop_to_image, reduce_log_vars,
+                          runner_iter, runner_iters_per_epoch)
 
 
 @MODELS.register_module()
@@ -117,49 +111,9 @@ class MultiTaskModel(BaseModel):
 
         self.backbone = MODELS.build(backbone)
         self.neck = MODELS.build(neck) if neck is not None else None
-        # mmengine containers: init_weights reaches every head's init_cfg
-        self.heads = ModuleDict()
-        if not isinstance(heads, dict):
-            raise TypeError('model.heads must be a dict: one head config with'
-                            ' "type" (shared by all tasks) or {task: head '
-                            f'config}}, got {type(heads).__name__} {heads!r}')
-        per_task = heads if 'type' not in heads else {
-            t: heads
-            for t in self.tasks
-        }
-        unknown = set(per_task) - set(self.tasks)
-        if unknown:
-            raise KeyError(f'model.heads: unknown tasks {sorted(unknown)}; '
-                           f'tasks are {list(self.tasks)}')
-        for name, task in self.tasks.items():
-            if name not in per_task:
-                raise KeyError(f'model.heads: no head for task "{name}"')
-            cfg = copy.deepcopy(dict(per_task[name]))
-            cfg['out_channels'] = task.num_outputs
-            self.heads[name] = MODELS.build(cfg)
-
-        self.regularizers = ModuleList()
-        # paired seeds: building the regularizers' networks must not move
-        # the global RNG, so that the shared network's initialisation
-        # (init_weights, later) is the same with and without regularizers
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(derived_seed(torch.initial_seed(),
-                                           'regularizers'))
-            for cfg in regularizers or []:
-                reg = MODELS.build(cfg)
-                if not isinstance(reg, BaseRegularizer):
-                    raise TypeError(f'model.regularizers: '
-                                    f'{type(reg).__name__} is not a '
-                                    'BaseRegularizer')
-                self.regularizers.append(reg)
-        names = [r.name for r in self.regularizers]
-        if len(set(names)) != len(names):
-            raise ValueError(f'model.regularizers: duplicate names {names}; '
-                             'give each a distinct `name`')
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(derived_seed(torch.initial_seed(), 'setup'))
-            for reg in self.regularizers:
-                reg.setup(self.tasks, self.heads)
+        self.heads = build_heads(heads, self.tasks)
+        self.regularizers = build_regularizers(regularizers or [], self.tasks,
+                                               self.heads)
         self.num_views = max([1] + [r.num_views for r in self.regularizers])
         self._iter = 0
 

@@ -139,6 +139,30 @@ class BaseTask:
         return f'{type(self).__name__}(name={self.name!r}{sep}{args})'
 
 
+class LabelTask(BaseTask):
+    """Base of tasks whose ground truth holds labels (class ids, binary
+    values) with an ``ignore_index`` marking pixels without a label.
+
+    Args:
+        name (str): the task name.
+        ignore_index (int): label of ignored pixels (also the padding
+            value).
+        loss_weight (float): weight of the task loss. Defaults to 1.0.
+    """
+
+    def __init__(self, name: str, ignore_index: int = 255,
+                 loss_weight: float = 1.0) -> None:
+        super().__init__(name, loss_weight)
+        self.ignore_index = int(ignore_index)
+
+    def valid_mask(self, gt: Tensor) -> Tensor:
+        return gt != self.ignore_index
+
+    @property
+    def pad_value(self) -> float:
+        return float(self.ignore_index)
+
+
 def masked_mean_per_sample(value: Tensor, mask: Tensor) -> Tensor:
     """Mean of ``value`` over ``mask`` for each sample.
 

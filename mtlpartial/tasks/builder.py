@@ -1,8 +1,9 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
 import logging
 from collections import OrderedDict
-from typing import Dict, Mapping, Sequence, Set, Tuple, Union
+from typing import Dict, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
+from mmengine.config import ConfigDict
 from mmengine.logging import print_log
 
 from mtlpartial.registry import TASKS
@@ -100,3 +101,27 @@ def build_tasks(cfg: TaskCfgs) -> 'OrderedDict[str, BaseTask]':
                              'not match its key')
         tasks[name] = task
     return tasks
+
+
+def task_cfg_list(cfg: TaskCfgs) -> Optional[List[dict]]:
+    """Plain-dict copies of task configs, in order (for a metainfo).
+
+    A dataset publishes them in its metainfo (``task_cfgs``) so that the
+    evaluator's ``MultiTaskMetric`` builds the same task specs without
+    being given them again. Plain dicts only (no built objects): the
+    metainfo is stored in checkpoints, which are loaded with
+    ``weights_only=True``.
+
+    Args:
+        cfg: as :func:`build_tasks`.
+
+    Returns:
+        ``[dict(name=..., type=..., ...)]``, or None when a task is given as
+        a built spec (its configuration is not known).
+    """
+    out = []
+    for name, spec in _as_items(cfg):
+        if isinstance(spec, BaseTask):
+            return None
+        out.append(ConfigDict(dict(spec, name=name)).to_dict())
+    return out

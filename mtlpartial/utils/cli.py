@@ -10,13 +10,18 @@
   reads (``randomnes.seed=5`` is silently ignored by mmengine).
 * :func:`find_resume_checkpoint`: what ``--resume`` without a path resumes,
   or an error naming the work dir when there is nothing to resume.
+* :func:`add_launcher_args` / :func:`parse_args_with_launcher`,
+  :func:`load_config` and :func:`build_runner`: the steps both tools share
+  (launcher flags, the merged config and its work dir, the runner).
 """
+import argparse
 import ast
 import difflib
 import inspect
 import logging
+import os
 import os.path as osp
-from typing import Any, Iterable, List, Optional
+from typing import Any, Iterable, List, Optional, Sequence
 
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
@@ -167,3 +172,62 @@ def find_resume_checkpoint(work_dir: str) -> str:
             f'--resume: {pointer} names {path!r}, which does not exist; '
             'pass a checkpoint explicitly: --resume PATH.pth')
     return path
+
+
+def add_launcher_args(parser: argparse.ArgumentParser) -> None:
+    """``--launcher`` and the ``--local-rank`` that
+    ``torch.distributed.launch`` passes (torch >= 2.0)."""
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse_args_with_launcher(
+        parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """Parse the command line; ``LOCAL_RANK`` defaults to ``--local-rank``.
+    """
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def load_config(path: str, cfg_options: Optional[dict], launcher: str,
+                work_dir: Optional[str]) -> Config:
+    """The config of a run: ``--cfg-options`` merged (top-level keys that
+    nothing reads are reported, see :func:`check_top_level_keys`), the
+    launcher, and the work dir (command line > config >
+    ``./work_dirs/<config stem>``).
+
+    Raises:
+        FileNotFoundError: if ``path`` is not a file.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'config file not found: {path}')
+    cfg = Config.fromfile(path)
+    file_keys: Sequence[str] = list(cfg.keys())
+    cfg.launcher = launcher
+    if cfg_options is not None:
+        cfg.merge_from_dict(cfg_options)
+    check_top_level_keys(cfg, file_keys, cfg_options)
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(path))[0])
+    return cfg
+
+
+def build_runner(cfg: Config):
+    """Set up the process group of ``cfg.launcher`` (gloo on machines
+    without CUDA) and build the runner (``runner_type`` when set)."""
+    from mmengine.runner import Runner
+
+    from mtlpartial.registry import RUNNERS
+    from .dist_utils import init_cpu_distributed
+    init_cpu_distributed(cfg.launcher)
+    return Runner.from_cfg(cfg) if 'runner_type' not in cfg \
+        else RUNNERS.build(cfg)

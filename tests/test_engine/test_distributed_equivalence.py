@@ -5,8 +5,7 @@ Two processes with half a batch each must produce the same loss and the
 same parameter update as one process on the whole batch, although the
 ranks' labelled counts differ (BN-free model, tolerance 1e-6).
 """
-import os
-import socket
+import functools
 
 import pytest
 import torch
@@ -18,6 +17,7 @@ from mmengine.registry import init_default_scope
 
 from mtlpartial.registry import MODELS
 from tests.utils.demo_inputs import DEMO_TASKS, make_packed_batch
+from tests.utils.dist_helpers import free_port, rank_step_worker
 
 # rank 0 holds 3 semseg labels and no depth label; rank 1 the opposite mix
 LABELLED = [('semseg', ), ('semseg', 'normal'), ('semseg', ),
@@ -62,37 +62,16 @@ def step(model, data):
     return float(log['loss']), params
 
 
-def _worker(rank, world, port, normalize, out):
-    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port),
-                      RANK=str(rank), WORLD_SIZE=str(world))
-    torch.distributed.init_process_group('gloo', rank=rank, world_size=world)
-    try:
-        from mtlpartial.engine.model_wrappers import \
-            MultiTaskDistributedWrapper
-        model = MultiTaskDistributedWrapper(build(normalize))
-        full = make_packed_batch(LABELLED, h=16, w=16)
-        half = len(LABELLED) // world
-        part = {k: v[rank * half:(rank + 1) * half] for k, v in full.items()}
-        loss, params = step(model, part)
-        if rank == 0:
-            torch.save(dict(loss=loss, params=params), out)
-    finally:
-        torch.distributed.destroy_process_group()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.parametrize('normalize', ['image', 'task'])
 def test_two_ranks_equal_one_process_on_concatenated_batch(
         tmp_path, normalize):
     ref_loss, ref_params = step(build(normalize),
                                 make_packed_batch(LABELLED, h=16, w=16))
     out = str(tmp_path / 'rank0.pth')
-    mp.spawn(_worker, args=(2, free_port(), normalize, out), nprocs=2)
+    mp.spawn(rank_step_worker,
+             args=(2, free_port(), functools.partial(build, normalize), step,
+                   make_packed_batch(LABELLED, h=16, w=16), out),
+             nprocs=2)
     res = torch.load(out, weights_only=True)
     assert abs(res['loss'] - ref_loss) < 1e-6
     init = {k: v for k, v in build(normalize).named_parameters()}

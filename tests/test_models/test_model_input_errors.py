@@ -7,20 +7,13 @@ from mmengine.logging import MessageHub
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
-from mtlpartial.registry import MODELS
-from tests.utils.demo_inputs import DEMO_TASKS, make_packed_batch
+from tests.utils.demo_inputs import build_demo_model, make_packed_batch
 
 init_default_scope('mtlpartial')
 
 
 def build_model(**kwargs):
-    cfg = dict(
-        type='MultiTaskModel',
-        tasks=DEMO_TASKS,
-        backbone=dict(type='MTANSegNet', filters=(8, 8, 8, 8, 8)),
-        heads=dict(type='ConvHead', in_channels=8))
-    cfg.update(kwargs)
-    return MODELS.build(cfg)
+    return build_demo_model((8, 8, 8, 8, 8), init_weights=False, **kwargs)
 
 
 def test_heads_as_a_list_is_explained():

@@ -7,21 +7,14 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
 from mtlpartial.registry import MODELS
-from tests.utils.demo_inputs import DEMO_TASKS, make_packed_batch
+from tests.utils.demo_inputs import (DEMO_TASKS, build_demo_model,
+                                     make_packed_batch)
 
 init_default_scope('mtlpartial')
 
 
 def build_model(**kwargs):
-    cfg = dict(
-        type='MultiTaskModel',
-        tasks=DEMO_TASKS,
-        backbone=dict(type='MTANSegNet', filters=(8, 8, 16, 16, 16)),
-        heads=dict(type='ConvHead', in_channels=8))
-    cfg.update(kwargs)
-    model = MODELS.build(cfg)
-    model.init_weights()
-    return model
+    return build_demo_model(**kwargs)
 
 
 LABELLED = [('semseg', ), ('depth', 'normal'), ('normal', ), ('semseg', )]

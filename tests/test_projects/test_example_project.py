@@ -8,19 +8,12 @@ import shutil
 import subprocess
 import sys
 
+from tests.utils.tiny_runs import TINY_CLI_OPTIONS
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PROJECT = 'projects/example_project'
 CONFIG = (f'{PROJECT}/configs/'
           'dsconv-head_edge-smooth_synthetic-onelabel.py')
-TINY = [
-    'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
-    'train_dataloader.batch_size=4', 'train_dataloader.dataset.num_images=8',
-    'val_dataloader.dataset.num_images=4', 'val_dataloader.batch_size=4',
-    'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
-    'train_dataloader.persistent_workers=False',
-    'val_dataloader.persistent_workers=False',
-    'default_hooks.logger.interval=1'
-]
 
 
 def copy_checkout(dst: str) -> None:
@@ -45,7 +38,7 @@ def test_example_project_trains_in_a_fresh_copy(tmp_path):
     env.pop('PYTHONPATH', None)  # tools/train.py must find projects/ itself
     proc = subprocess.run(
         [sys.executable, 'tools/train.py', CONFIG, '--work-dir', work_dir,
-         '--cfg-options', *TINY],
+         '--cfg-options', *TINY_CLI_OPTIONS],
         cwd=clone, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert osp.isfile(osp.join(work_dir, 'epoch_1.pth'))

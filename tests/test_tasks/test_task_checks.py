@@ -10,7 +10,7 @@ from mmengine.logging import MMLogger
 
 from mtlpartial.tasks import build_tasks
 from mtlpartial.tasks import builder
-from mtlpartial.tasks.dense_tasks import NormalTask
+from mtlpartial.tasks.normal_task import NormalTask
 
 
 def unit_normals(h=6, w=5, seed=0):

@@ -12,18 +12,11 @@ import sys
 import numpy as np
 import pytest
 
+from tests.utils.tiny_runs import TINY_CLI_OPTIONS
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOLS = osp.join(REPO, 'tools', 'analysis_tools')
 CONFIG = 'configs/supervised/synthetic_onelabel.py'
-TINY = [
-    'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
-    'train_dataloader.batch_size=4', 'train_dataloader.dataset.num_images=8',
-    'val_dataloader.dataset.num_images=4', 'val_dataloader.batch_size=4',
-    'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
-    'train_dataloader.persistent_workers=False',
-    'val_dataloader.persistent_workers=False',
-    'default_hooks.logger.interval=1'
-]
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
 
 
@@ -42,7 +35,7 @@ def work_dir(tmp_path_factory):
     env.pop('PYTHONPATH', None)
     proc = subprocess.run(
         [sys.executable, 'tools/train.py', CONFIG, '--work-dir', out,
-         '--cfg-options', *TINY],
+         '--cfg-options', *TINY_CLI_OPTIONS],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return out

@@ -13,8 +13,8 @@ from mmengine.visualization import BaseVisBackend
 from mtlpartial.registry import VISBACKENDS
 from mtlpartial.structures import MultiTaskDataSample
 from mtlpartial.tasks import build_tasks
+from mtlpartial.testing import random_gt
 from mtlpartial.visualization import MultiTaskLocalVisualizer
-from tests.utils.demo_inputs import demo_gt
 
 TASKS = build_tasks([
     dict(name='semseg', type='SemSegTask', num_classes=3,
@@ -23,7 +23,6 @@ TASKS = build_tasks([
     dict(name='normal', type='NormalTask'),
     dict(name='edge', type='BinaryTask'),
 ])
-KINDS = {name: task.kind for name, task in TASKS.items()}
 H, W = 24, 32
 
 
@@ -32,9 +31,9 @@ def make_sample(labelled=('semseg', 'normal'), seed=0):
     sample = MultiTaskDataSample(metainfo=dict(
         tasks=tuple(TASKS), labelled_tasks=tuple(labelled)))
     for t in labelled:
-        sample.set_gt(t, demo_gt(KINDS[t], 1, H, W, g, num_classes=3))
+        sample.set_gt(t, random_gt(TASKS[t], 1, (H, W), g))
     for t in TASKS:
-        pred = demo_gt(KINDS[t], 1, H, W, g, num_classes=3)[0]
+        pred = random_gt(TASKS[t], 1, (H, W), g)[0]
         sample.set_pred(t, pred)
     return sample, torch.rand(3, H, W, generator=g)
 

@@ -1,55 +1,47 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
 """Tiny packed multi-task batches for model tests."""
-from typing import Dict, List, Optional, Sequence
+from typing import Sequence
 
 import torch
 
-from mtlpartial.structures import MultiTaskDataSample
+from mtlpartial.registry import MODELS
+from mtlpartial.tasks import build_tasks
+from mtlpartial.testing import fake_packed_batch
 
 DEMO_TASKS = dict(
     semseg=dict(type='SemSegTask', num_classes=4),
     depth=dict(type='DepthTask', stats=(2.3618, 1.5876)),
     normal=dict(type='NormalTask'))
-
-
-def demo_gt(kind: str, num_views: int, h: int, w: int,
-            g: torch.Generator, num_classes: int = 4) -> torch.Tensor:
-    if kind == 'semseg':
-        return torch.randint(0, num_classes, (num_views, 1, h, w),
-                             generator=g)
-    if kind == 'depth':
-        return torch.rand(num_views, 1, h, w, generator=g) * 5 + 0.1
-    if kind == 'normal':
-        n = torch.randn(num_views, 3, h, w, generator=g)
-        return n / n.norm(dim=1, keepdim=True)
-    if kind == 'binary':
-        return (torch.rand(num_views, 1, h, w, generator=g) > 0.5).float()
-    raise ValueError(kind)
+#: the specs of DEMO_TASKS (built from a list: no task-order warning)
+DEMO_SPECS = build_tasks([dict(cfg, name=n) for n, cfg in DEMO_TASKS.items()])
 
 
 def make_packed_batch(labelled: Sequence[Sequence[str]],
-                      tasks: Optional[Dict[str, str]] = None,
                       num_views: int = 1,
                       h: int = 32,
                       w: int = 32,
                       seed: int = 0) -> dict:
-    """A collated batch as the dataloader yields it.
+    """A collated batch of the DEMO_TASKS as the dataloader yields it.
 
     Args:
         labelled: per sample, the labelled task names.
-        tasks: ``{name: kind}``; defaults to semseg/depth/normal.
     """
-    tasks = tasks or dict(semseg='semseg', depth='depth', normal='normal')
-    g = torch.Generator().manual_seed(seed)
-    inputs: List[torch.Tensor] = []
-    samples: List[MultiTaskDataSample] = []
-    for i, names in enumerate(labelled):
-        inputs.append(torch.rand(num_views, 3, h, w, generator=g))
-        s = MultiTaskDataSample(metainfo=dict(
-            tasks=tuple(tasks), labelled_tasks=tuple(names), sample_idx=i,
-            view_boxes=torch.tensor([[0., 0., 1., 1.]] * num_views),
-            view_flips=torch.zeros(num_views, dtype=torch.bool)))
-        for t in names:
-            s.set_gt(t, demo_gt(tasks[t], num_views, h, w, g))
-        samples.append(s)
-    return dict(inputs=inputs, data_samples=samples)
+    return fake_packed_batch(DEMO_SPECS, labelled, num_views, (h, w),
+                             torch.Generator().manual_seed(seed))
+
+
+def build_demo_model(filters: Sequence[int] = (8, 8, 16, 16, 16),
+                     init_weights: bool = True,
+                     **overrides):
+    """A tiny MultiTaskModel of the DEMO_TASKS: an MTAN SegNet of
+    ``filters`` and ConvHeads; ``overrides`` replace top-level keys."""
+    cfg = dict(
+        type='MultiTaskModel',
+        tasks=DEMO_TASKS,
+        backbone=dict(type='MTANSegNet', filters=tuple(filters)),
+        heads=dict(type='ConvHead', in_channels=filters[0]))
+    cfg.update(overrides)
+    model = MODELS.build(cfg)
+    if init_weights:
+        model.init_weights()
+    return model

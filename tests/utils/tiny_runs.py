@@ -41,6 +41,18 @@ TINY = dict(
     randomness=dict(seed=3),
     log_level='WARNING')
 
+#: ``--cfg-options`` of a one-epoch tool run of the synthetic configs: 8
+#: training images in batches of 4, 4 validation images, no workers
+TINY_CLI_OPTIONS = [
+    'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
+    'train_dataloader.batch_size=4', 'train_dataloader.dataset.num_images=8',
+    'val_dataloader.dataset.num_images=4', 'val_dataloader.batch_size=4',
+    'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
+    'train_dataloader.persistent_workers=False',
+    'val_dataloader.persistent_workers=False',
+    'default_hooks.logger.interval=1'
+]
+
 #: learning rate at the start of every epoch, per work dir
 LRS: Dict[str, List[float]] = {}
 _RUN_IDS = itertools.count()

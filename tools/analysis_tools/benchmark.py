@@ -73,6 +73,7 @@ from benchmark_cases import (ARCHS, LITE_METHODS,  # noqa: E402,F401
                              measure_memory, memory_case_main, method_cfg,
                              optim_wrapper_cfg, profile_ops, profile_step,
                              rss_now, time_steps, with_dtype)
+from mtlpartial.testing import fake_packed_batch, label_pattern  # noqa: E402
 
 def run_cases(cases: Dict[str, tuple], data_for, args) -> Dict[str, dict]:
     """Build every case, measure memory once each, then time interleaved
@@ -142,8 +143,8 @@ def sweep_k(args) -> None:
                  for m in args.methods}
 
         def data_for(tasks, views):
-            return make_batch(tasks, args.batch_size, views, h, w,
-                              args.setting)
+            return fake_packed_batch(tasks, label_pattern(
+                tasks, args.batch_size, args.setting), views, (h, w))
 
         data_for.setting = args.setting
 
@@ -175,8 +176,8 @@ def profile_mode(args) -> None:
         for m in args.methods:
             model, ow = build_case(tasks, method_cfg(m, args.arch),
                                    args.arch, args.device, dtype=args.dtype)
-            data = make_batch(tasks, args.batch_size, model.num_views, h, w,
-                              args.setting)
+            data = fake_packed_batch(tasks, label_pattern(
+                tasks, args.batch_size, args.setting), model.num_views, (h, w))
             time_steps(model, ow, data, args.warmup, args.device)
             stages = profile_step(model, ow, data, args.device)
             total = stages.get('total', stages.get('total (wall)'))
@@ -224,7 +225,8 @@ def balancers(args) -> None:
             balancer_cfg(name), args.rep_grad))
 
     def data_for(tasks, views):
-        return make_batch(tasks, args.batch_size, views, h, w, 'full')
+        return fake_packed_batch(tasks, label_pattern(
+            tasks, args.batch_size, 'full'), views, (h, w))
 
     data_for.setting = 'full'
 

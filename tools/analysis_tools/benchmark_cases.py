@@ -81,38 +81,15 @@ def make_tasks(k: int) -> Dict[str, dict]:
     return dict(TASK_POOL[:k])
 
 
-def random_gt(task: dict, v: int, h: int, w: int) -> torch.Tensor:
-    kind = task['type']
-    if kind == 'SemSegTask':
-        return torch.randint(0, task['num_classes'], (v, 1, h, w))
-    if kind == 'DepthTask':
-        return torch.rand(v, 1, h, w) * 5 + 0.5
-    if kind == 'NormalTask':
-        n = torch.randn(v, 3, h, w)
-        return n / n.norm(dim=1, keepdim=True)
-    return (torch.rand(v, 1, h, w) > 0.8).float()
-
-
 def make_batch(tasks: Dict[str, dict], b: int, v: int, h: int, w: int,
                setting: str = 'onelabel', offset: int = 0) -> dict:
-    """A packed batch with the onelabel (cyclic, starting at sample
-    ``offset``) or full label pattern."""
-    from mtlpartial.structures import MultiTaskDataSample
-    names = list(tasks)
-    inputs, samples = [], []
-    for i in range(b):
-        labelled = names if setting == 'full' else \
-            [names[(i + offset) % len(names)]]
-        s = MultiTaskDataSample(metainfo=dict(
-            tasks=tuple(names), labelled_tasks=tuple(labelled),
-            sample_idx=i + offset,
-            view_boxes=torch.tensor([[0., 0., 1., 1.]] * v),
-            view_flips=torch.zeros(v, dtype=torch.bool)))
-        for t in labelled:
-            s.set_gt(t, random_gt(tasks[t], v, h, w))
-        inputs.append(torch.rand(v, 3, h, w))
-        samples.append(s)
-    return dict(inputs=inputs, data_samples=samples)
+    """A packed batch (:func:`mtlpartial.testing.fake_packed_batch`) with
+    the onelabel (cyclic, starting at sample ``offset``: rank ``r`` of a
+    distributed run takes samples ``r·b … r·b + b - 1``) or full label
+    pattern."""
+    from mtlpartial.testing import fake_packed_batch, label_pattern
+    labelled = label_pattern(list(tasks), offset + b, setting)[offset:]
+    return fake_packed_batch(tasks, labelled, v, (h, w))
 
 
 def optim_wrapper_cfg(balancer: dict, rep_grad: bool = False) -> dict:

@@ -27,45 +27,32 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
+from mtlpartial.utils.run_logs import (find_scalar_files,  # noqa: E402
+                                       is_train_record, read_scalars,
+                                       run_names)
+
 #: keys of a validation record that are not metrics.
 NON_METRIC_KEYS = ('step', 'epoch', 'iter', 'data_time', 'time', 'memory')
 
 
 def last_val_metrics(work_dir: str) -> Tuple[Dict[str, float], int]:
-    """Metrics of the last validation of ``work_dir`` and its step.
+    """Metrics of the last validation of ``work_dir`` (in the newest
+    ``scalars.json`` that has one) and its step.
 
     Raises:
         FileNotFoundError: if the work dir has no ``scalars.json`` or no
             validation record (names the work dir).
     """
-    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                      'scalars.json')))
-    if not files:
-        raise FileNotFoundError(
-            f'{work_dir}: no <timestamp>/vis_data/scalars.json (not a work '
-            'dir of tools/train.py with the LocalVisBackend?)')
+    files = find_scalar_files(work_dir)
     for path in reversed(files):
-        last = None
-        with open(path, encoding='utf-8') as f:
-            for n, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise ValueError(
-                        f'{path}:{n}: not a JSON line: {e}') from e
-                if any('loss' in k for k in record) or 'lr' in record \
-                        or 'iter' in record:
-                    continue  # a training log line
-                last = record
-        if last is not None:
+        val = [r for r in read_scalars(path) if not is_train_record(r)]
+        if val:
             metrics = {
                 k: float(v)
-                for k, v in last.items()
+                for k, v in val[-1].items()
                 if k not in NON_METRIC_KEYS and isinstance(v, (int, float))
             }
-            return metrics, int(last.get('step', -1))
+            return metrics, int(val[-1]['step'])
     raise FileNotFoundError(
         f'{work_dir}: no validation record in {files}; did the run reach a '
         'validation (train_cfg.val_interval)?')
@@ -111,11 +98,18 @@ def delta_directions(config: str,
     if isinstance(evaluator, (list, tuple)):
         evaluator = next((e for e in evaluator
                           if 'MultiTaskMetric' in str(e.get('type'))), None)
-    if not evaluator or 'tasks' not in evaluator:
+    if not evaluator:
         raise KeyError(f'{config}: val_evaluator must be a MultiTaskMetric '
-                       'with `tasks` to know the Δ metrics and directions')
+                       'to know the Δ metrics and directions')
+    # the metric takes its tasks from the dataset it evaluates (dataset_meta)
+    tasks = evaluator.get('tasks') or cfg.get('val_dataloader', {}).get(
+        'dataset', {}).get('tasks')
+    if not tasks:
+        raise KeyError(f'{config}: neither val_evaluator.tasks nor '
+                       'val_dataloader.dataset.tasks is set: the Δ metrics '
+                       'and directions are unknown')
     metric = MultiTaskMetric(
-        tasks=evaluator['tasks'],
+        tasks=tasks,
         delta_keys=evaluator.get('delta_keys'),
         meters=evaluator.get('meters'))
     if not delta_metrics:
@@ -196,12 +190,7 @@ def collect(work_dirs: Sequence[str],
         precision: decimals.
     """
     from mmengine.utils import ProgressBar
-    if names is not None and len(names) != len(work_dirs):
-        raise ValueError(f'--names: {len(names)} names for '
-                         f'{len(work_dirs)} work dirs')
-    names = list(names) if names else [
-        osp.basename(osp.normpath(w)) for w in work_dirs
-    ]
+    names = run_names(work_dirs, names)
     if len(set(names)) != len(names):
         raise ValueError(f'run names {names} are not unique; pass --names')
     rows: List[Tuple[str, int, Dict[str, float]]] = []

@@ -68,47 +68,17 @@ def build_model(config: str, cfg_options: Optional[dict] = None):
     return MODELS.build(cfg.model)
 
 
-def random_gt(kind: str, task, views: int, h: int, w: int,
-              g: torch.Generator) -> torch.Tensor:
-    """Valid random ground truth ``(V, C, H, W)`` of a task kind."""
-    if kind == 'semseg':
-        return torch.randint(0, task.num_classes, (views, 1, h, w),
-                             generator=g)
-    if kind == 'depth':
-        return torch.rand(views, 1, h, w, generator=g) * 5 + 0.5
-    if kind == 'normal':
-        n = torch.randn(views, 3, h, w, generator=g)
-        return n / n.norm(dim=1, keepdim=True).clamp(min=1e-6)
-    if kind == 'binary':
-        return (torch.rand(views, 1, h, w, generator=g) > 0.5).float()
-    raise ValueError(f'task "{task.name}": no synthetic ground truth for '
-                     f'kind {kind!r}')
-
-
 def synthetic_batch(model, batch_size: int, shape: Tuple[int, int],
                     seed: int = 0) -> dict:
-    """A collated onelabel batch as the dataloader would yield it."""
-    from mtlpartial.structures import MultiTaskDataSample
-    h, w = shape
+    """A collated onelabel batch as the dataloader would yield it; view 0
+    is the image, further views are centred 80% crops."""
+    from mtlpartial.testing import fake_packed_batch, label_pattern
     views = model.num_views
-    names = list(model.task_names)
-    g = torch.Generator().manual_seed(seed)
-    inputs, samples = [], []
-    # view 0 is the image, further views are centred 80% crops
     boxes = torch.tensor([[0., 0., 1., 1.]] + [[.1, .1, .9, .9]] *
                          (views - 1))
-    for i in range(batch_size):
-        labelled = (names[i % len(names)], )
-        sample = MultiTaskDataSample(metainfo=dict(
-            tasks=tuple(names), labelled_tasks=labelled, sample_idx=i,
-            img_shape=(h, w), ori_shape=(h, w), view_boxes=boxes,
-            view_flips=torch.zeros(views, dtype=torch.bool)))
-        for t in labelled:
-            spec = model.tasks[t]
-            sample.set_gt(t, random_gt(spec.kind, spec, views, h, w, g))
-        inputs.append(torch.rand(views, 3, h, w, generator=g))
-        samples.append(sample)
-    return dict(inputs=inputs, data_samples=samples)
+    return fake_packed_batch(
+        model.tasks, label_pattern(model.task_names, batch_size), views,
+        shape, torch.Generator().manual_seed(seed), view_boxes=boxes)
 
 
 def module_flops(counts: Dict[str, Dict], name: str) -> int:

@@ -14,84 +14,19 @@ Examples:
 """
 import argparse
 import fnmatch
-import glob
-import json
 import os
 import os.path as osp
 import sys
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
+from mtlpartial.utils.run_logs import load_run, run_names  # noqa: E402
+
 #: keys of a scalars line that are bookkeeping, not curves.
 META_KEYS = ('step', 'epoch', 'iter')
-
-
-def find_scalar_files(work_dir: str) -> List[str]:
-    """``scalars.json`` files of a work dir, oldest run first.
-
-    ``work_dir`` may also be a timestamp folder or a ``scalars.json`` file.
-
-    Raises:
-        FileNotFoundError: naming ``work_dir`` if it holds none.
-    """
-    if osp.isfile(work_dir):
-        return [work_dir]
-    patterns = ('*/vis_data/scalars.json', 'vis_data/scalars.json',
-                'scalars.json')
-    files: List[str] = []
-    for pattern in patterns:
-        files = sorted(glob.glob(osp.join(work_dir, pattern)))
-        if files:
-            break
-    if not files:
-        raise FileNotFoundError(
-            f'{work_dir}: no <timestamp>/vis_data/scalars.json found (is it '
-            'a work dir of tools/train.py with the LocalVisBackend?)')
-    return files
-
-
-def is_train_record(record: dict) -> bool:
-    """Training log lines carry losses, the learning rate or ``iter``."""
-    return 'iter' in record or 'lr' in record or any(
-        'loss' in k for k in record)
-
-
-def load_run(work_dir: str) -> Tuple[List[dict], List[dict], bool]:
-    """Training and validation records of a work dir, sorted by step.
-
-    Returns:
-        tuple: ``(train, val, val_by_epoch)`` where ``val_by_epoch`` says
-        whether the validation step counts epochs.
-
-    Raises:
-        ValueError: naming the file and line of a malformed record.
-    """
-    train: Dict[int, dict] = {}
-    val: Dict[int, dict] = {}
-    by_epoch = False
-    for path in find_scalar_files(work_dir):
-        with open(path, encoding='utf-8') as f:
-            for n, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise ValueError(
-                        f'{path}:{n}: not a JSON line: {e}') from e
-                if not isinstance(record, dict) or 'step' not in record:
-                    raise ValueError(f'{path}:{n}: expected a JSON object '
-                                     'with a "step" key')
-                if is_train_record(record):
-                    by_epoch = by_epoch or 'epoch' in record
-                    train[int(record['step'])] = record
-                else:
-                    val[int(record['step'])] = record
-    return ([train[s] for s in sorted(train)], [val[s] for s in sorted(val)],
-            by_epoch)
 
 
 def curve_keys(records: Sequence[dict]) -> List[str]:
@@ -143,12 +78,7 @@ def plot_curves(work_dirs: Sequence[str],
     import matplotlib.pyplot as plt
     from mmengine.utils import ProgressBar
 
-    if names is not None and len(names) != len(work_dirs):
-        raise ValueError(f'--names: {len(names)} names for '
-                         f'{len(work_dirs)} work dirs')
-    names = list(names) if names else [
-        osp.basename(osp.normpath(w)) for w in work_dirs
-    ]
+    names = run_names(work_dirs, names)
     runs = []
     progress = ProgressBar(len(work_dirs))
     for work_dir in work_dirs:

@@ -35,13 +35,18 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import List, Optional
+from typing import Optional
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 import numpy as np  # noqa: E402
 import results_page  # noqa: E402  (tools/analysis_tools/results_page.py)
+
+from mtlpartial.utils.run_logs import (find_scalar_files,  # noqa: E402
+                                       read_json_lines, read_scalars)
 
 #: method name -> (config folder, config suffix); ``full`` ignores the
 #: setting (every label), the ``_stable`` variants use the stability
@@ -73,6 +78,9 @@ RUNTIME_OPTIONS = [
     'test_dataloader.persistent_workers=False',
     'default_hooks.visualization.draw=False',
     'default_hooks.logger.interval=50',
+    # diagnostics (gradient ratio, joint-space cosine gap) every 50
+    # iterations: two extra backward passes per regularizer then
+    'model.train_cfg.diagnostics_interval=50',
 ]
 
 
@@ -90,33 +98,18 @@ def run_key(method: str, setting: str) -> str:
     return osp.join('full' if method == 'full' else setting, method)
 
 
-def newest_log_dir(work_dir: str) -> str:
-    """The newest ``<timestamp>`` folder with a ``vis_data/scalars.json``."""
-    runs = sorted(d for d in os.listdir(work_dir) if osp.isfile(
-        osp.join(work_dir, d, 'vis_data', 'scalars.json')))
-    if not runs:
-        raise FileNotFoundError(f'{work_dir}: no <timestamp>/vis_data/'
-                                'scalars.json')
-    return osp.join(work_dir, runs[-1])
-
-
-def read_lines(path: str) -> List[dict]:
-    if not osp.isfile(path):
-        return []
-    with open(path, encoding='utf-8') as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
 def summarise(work_dir: str) -> dict:
-    """Validation curve (from the scalars) and diagnostics (from
-    ``RegularizerDiagnosticsHook``'s ``diagnostics.jsonl``) of a run."""
-    log_dir = newest_log_dir(work_dir)
+    """Validation curve (from the newest scalars file) and diagnostics
+    (from ``RegularizerDiagnosticsHook``'s ``diagnostics.jsonl`` beside
+    it) of a run."""
+    scalars = find_scalar_files(work_dir)[-1]
     curve = [{k: v for k, v in e.items() if '/' in k or k == 'step'}
-             for e in read_lines(osp.join(log_dir, 'vis_data',
-                                          'scalars.json'))
+             for e in read_scalars(scalars)
              if any(k.endswith('/mIoU') for k in e)]
-    return dict(val_curve=curve, diagnostics=read_lines(
-        osp.join(log_dir, 'diagnostics.jsonl')))
+    diagnostics = osp.join(osp.dirname(osp.dirname(scalars)),
+                           'diagnostics.jsonl')
+    return dict(val_curve=curve, diagnostics=read_json_lines(diagnostics)
+                if osp.isfile(diagnostics) else [])
 
 
 def git_commit() -> str:

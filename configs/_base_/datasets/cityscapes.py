@@ -13,6 +13,14 @@ tasks = [
     dict(name='depth', type='DepthTask', inverse=True)
 ]
 partial_labels = dict(type='Full')
+# The partial-label setting that configs pick (docs/partial_labels.md): the
+# official MTPSL/JTR mask file (put it under data/mtpsl_label_masks/), and
+# its Δ% baseline: supervised partial-label MTL (JTR README / poster)
+label_settings = dict(
+    onelabel=dict(
+        type='OfficialMask',
+        file='data/mtpsl_label_masks/cityscapes_onelabel.pth'))
+baselines = dict(onelabel={'semseg/mIoU': 69.50, 'depth/abs_err': 0.0186})
 rsc = dict(type='RandomScaleCrop', scales=(1.0, 1.2, 1.5))
 flip = dict(type='RandomFlip', prob=0.5)
 train_pipeline = [flip, rsc, dict(type='PackMultiTaskInputs')]
@@ -55,5 +63,6 @@ val_dataloader = dict(
         test_mode=True,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='MultiTaskMetric', tasks=tasks)
+# the metric takes the tasks from the dataset (its dataset_meta)
+val_evaluator = dict(type='MultiTaskMetric')
 test_evaluator = val_evaluator

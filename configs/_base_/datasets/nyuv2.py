@@ -12,6 +12,22 @@ tasks = [
     dict(name='normal', type='NormalTask')
 ]
 partial_labels = dict(type='Full')
+# The partial-label settings that configs pick (docs/partial_labels.md):
+# the official MTPSL/JTR mask files (put them under data/mtpsl_label_masks/),
+# and the Δ% baseline of each: supervised partial-label MTL (JTR README /
+# poster)
+label_settings = dict(
+    onelabel=dict(
+        type='OfficialMask',
+        file='data/mtpsl_label_masks/nyuv2_onelabel.pth'),
+    random=dict(
+        type='OfficialMask',
+        file='data/mtpsl_label_masks/nyuv2_randomlabels.pth'))
+baselines = dict(
+    onelabel={'semseg/mIoU': 25.75, 'depth/abs_err': 0.6511,
+              'normal/mean': 33.73},
+    random={'semseg/mIoU': 27.05, 'depth/abs_err': 0.6626,
+            'normal/mean': 33.58})
 rsc = dict(type='RandomScaleCrop', scales=(1.0, 1.2, 1.5))
 train_pipeline = [rsc, dict(type='PackMultiTaskInputs')]
 # MTPSL / SSL / maps: view 1 = RSC(view 0)
@@ -55,5 +71,6 @@ val_dataloader = dict(
         test_mode=True,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='MultiTaskMetric', tasks=tasks)
+# the metric takes the tasks from the dataset (its dataset_meta)
+val_evaluator = dict(type='MultiTaskMetric')
 test_evaluator = val_evaluator

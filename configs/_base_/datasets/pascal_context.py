@@ -19,6 +19,16 @@ tasks = [
         loss_weight=50.0)
 ]
 partial_labels = dict(type='Full')
+# The partial-label settings that configs pick (docs/partial_labels.md):
+# the official MTPSL splits (put them under data/mtpsl_label_masks/); no
+# published Δ% baselines
+label_settings = dict(
+    onelabel=dict(
+        type='OfficialMask',
+        file='data/mtpsl_label_masks/pascal_onelabel.npy'),
+    random=dict(
+        type='OfficialMask',
+        file='data/mtpsl_label_masks/pascal_randomlabels.npy'))
 size = (512, 512)
 flip = dict(type='RandomFlip', prob=0.5)
 resize = dict(type='Resize', size=size)
@@ -62,5 +72,6 @@ val_dataloader = dict(
         test_mode=True,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='MultiTaskMetric', tasks=tasks)
+# the metric takes the tasks from the dataset (its dataset_meta)
+val_evaluator = dict(type='MultiTaskMetric')
 test_evaluator = val_evaluator

@@ -1,5 +1,6 @@
 # MTAN SegNet from scratch with MTAN heads (MTPSL / JTR protocol).
-# `tasks` is filled in by the top-level config: model = dict(tasks=...).
+# `tasks` is filled in by the root config of each dataset, from the
+# dataset base (docs/configs.md).
 model = dict(
     type='MultiTaskModel',
     # five 2x poolings: pad inputs to a multiple of 32 (labels padded as

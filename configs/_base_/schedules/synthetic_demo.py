@@ -1,12 +1,30 @@
-# CPU demo schedule on the synthetic scenes (minutes on 2 cores)
+# The synthetic benchmark schedule (docs/synthetic.md): 80 epochs of the 150
+# training scenes at batch 8 (1520 iterations, about 5 minutes for
+# supervised MTL on one CPU core), Adam with a cosine decay.
 optim_wrapper = dict(
     type='MultiTaskOptimWrapper',
     constructor='MultiTaskOptimWrapperConstructor',
     optimizer=dict(type='Adam', lr=2e-3),
-    balancer=dict(type='EW'))
+    balancer=dict(type='EW'),
+    # The regularizers' own networks train at the official absolute
+    # learning rates (the synthetic MTL network's 2e-3 is 20x the official
+    # 1e-4; at 2e-3 the joint spaces collapse within 10-20 steps):
+    # MTPSL mapping 1e-4 and FiLM 1e-3, JTR auto-encoder 1e-4, Direct-Map /
+    # Perceptual-Map maps 1e-4 (matched by name; the longest key wins).
+    paramwise_cfg=dict(
+        custom_keys={
+            'mapping.': dict(lr_mult=0.05),
+            'film_gamma': dict(lr_mult=0.5),
+            'film_beta': dict(lr_mult=0.5),
+            'discriminator': dict(lr_mult=0.05),
+            '.ae.': dict(lr_mult=0.05),
+            '.maps.': dict(lr_mult=0.05),
+        }))
+# every param group decays to 5% of its own learning rate (2e-3 -> 1e-4)
+# over the whole run (T_max follows train_cfg.max_epochs)
 param_scheduler = [
-    dict(type='CosineAnnealingLR', T_max=12, by_epoch=True, eta_min=1e-4)
+    dict(type='CosineAnnealingLR', by_epoch=True, eta_min_ratio=0.05)
 ]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=12, val_interval=4)
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=80, val_interval=10)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')

@@ -144,7 +144,10 @@ class ResumeCheckHook(Hook):
                 'schedules are restored from the checkpoint as saved, '
                 'without comparing them with the config')
             return
-        groups = runner.optim_wrapper.param_groups
+        # the optimizer's own groups: mmengine's ``OptimWrapper.param_groups``
+        # appends ``base_param_settings`` (the base lr it logs) when there
+        # are several groups, which the optimizer state does not hold
+        groups = runner.optim_wrapper.optimizer.param_groups
         if len(groups) != len(state['param_groups']):
             return  # torch's load_state_dict reports the mismatch
         meta = checkpoint.get('meta', {})
@@ -181,7 +184,7 @@ class ResumeCheckHook(Hook):
     @staticmethod
     def _refuse_if_changed(runner, state: dict, schedulers: list,
                            old_states, where: str) -> None:
-        groups = runner.optim_wrapper.param_groups
+        groups = runner.optim_wrapper.optimizer.param_groups
         scheduled = {s.param_name for s in schedulers}
         keys = [k for k in groups[0]
                 if k != 'params' and k not in scheduled]

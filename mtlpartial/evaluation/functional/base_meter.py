@@ -16,7 +16,7 @@ Conventions:
 * ``compute()`` returns a dict of python floats; NaN where a metric is
   undefined (e.g. no valid pixel at all).
 """
-from typing import Dict, Mapping, Sequence, Union
+from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
@@ -93,6 +93,76 @@ class BaseMeter:
         """Metrics of everything accumulated so far."""
         raise NotImplementedError
 
+    # ------------------------------------------------- shared by subclasses
+    def float_pair(self, pred: Tensor, gt: Tensor, pred_channels: int,
+                   gt_channels: int) -> Tuple[Tensor, Tensor]:
+        """Checked ``pred`` / ``gt`` (see :func:`check_pair`) as float32,
+        ``gt`` on the prediction's device."""
+        check_pair(pred, gt, pred_channels, gt_channels, type(self).__name__)
+        return pred.float(), gt.to(pred.device).float()
+
+    def nan_metrics(self) -> Dict[str, float]:
+        """NaN for every metric (nothing valid was accumulated)."""
+        return {k: float('nan') for k in self.higher_is_better}
+
+
+class PixelPooledMeter(BaseMeter):
+    """Base of the meters whose metrics pool sums over every valid pixel of
+    the evaluation set: the state counts them (``count``); with none, every
+    metric is NaN. Subclasses define :meth:`pooled_metrics`."""
+
+    def compute(self) -> Dict[str, float]:
+        count = int(self.state['count'])
+        if count == 0:
+            return self.nan_metrics()
+        return self.pooled_metrics(self.state, count)
+
+    def pooled_metrics(self, state: StateDict,
+                       count: int) -> Dict[str, float]:
+        """Metrics from the accumulated ``state`` and ``count`` > 0 valid
+        pixels."""
+        raise NotImplementedError
+
+
+class BinaryMapMeter(BaseMeter):
+    """Base of the meters of a probability map against binary ground truth
+    (0, 1, ``ignore_index``) at several thresholds.
+
+    Args:
+        thresholds (Sequence[float], optional): in [0, 1]; None takes the
+            subclass's ``default_thresholds``.
+        ignore_index (int): ground truth of ignored pixels.
+    """
+
+    #: thresholds used when none are given
+    default_thresholds: Sequence[float] = ()
+
+    def __init__(self,
+                 thresholds: Optional[Sequence[float]] = None,
+                 ignore_index: int = 255) -> None:
+        self.thresholds = as_thresholds(
+            self.default_thresholds if thresholds is None else thresholds,
+            type(self).__name__)
+        self.ignore_index = int(ignore_index)
+        super().__init__()
+
+    def binary_inputs(self, pred: Tensor,
+                      gt: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """Checked inputs: the float32 prediction and the ``valid`` (not
+        ignored) and ``pos`` (valid and 1) masks of the ground truth.
+
+        Raises:
+            ValueError: naming the meter, for shapes, a prediction outside
+                [0, 1] or ground-truth values other than 0, 1, ignore.
+        """
+        name = type(self).__name__
+        check_pair(pred, gt, 1, 1, name)
+        check_probability(pred, name)
+        gt = gt.to(pred.device)
+        check_binary_gt(gt, self.ignore_index, name)
+        valid = gt != self.ignore_index
+        return pred.float(), valid, (gt == 1) & valid
+
 
 # ------------------------------------------------------------------ helpers
 def check_pair(pred: Tensor, gt: Tensor, pred_channels: int,
@@ -119,6 +189,25 @@ def check_pair(pred: Tensor, gt: Tensor, pred_channels: int,
                          'spatial size')
     if pred.is_floating_point() and not bool(torch.isfinite(pred).all()):
         raise ValueError(f'{name}: prediction contains NaN or Inf values')
+
+
+def check_binary_gt(gt: Tensor, ignore_index: int, name: str) -> None:
+    """Raise ``ValueError`` unless ``gt`` holds only 0, 1 and the ignore."""
+    bad = (gt != 0) & (gt != 1) & (gt != ignore_index)
+    if bool(bad.any()):
+        raise ValueError(f'{name}: ground truth must be 0, 1 or '
+                         f'{ignore_index} (ignore), got values '
+                         f'{torch.unique(gt[bad])[:10].tolist()}')
+
+
+def check_probability(pred: Tensor, name: str) -> None:
+    """Raise ``ValueError`` unless ``pred`` is a probability map."""
+    if not pred.is_floating_point() or bool(
+            (pred < 0).any() | (pred > 1).any()):
+        raise ValueError(f'{name}: predictions must be probabilities in '
+                         '[0, 1] (apply sigmoid to the logits), got dtype '
+                         f'{pred.dtype}, range [{float(pred.min()):.4g}, '
+                         f'{float(pred.max()):.4g}]')
 
 
 def bincount(index: Tensor, minlength: int) -> Tensor:

@@ -6,13 +6,13 @@ from typing import Dict, Optional
 import torch
 from torch import Tensor
 
-from .base_meter import BaseMeter, StateDict, check_pair
+from .base_meter import PixelPooledMeter, StateDict
 
 #: lower bound of the prediction inside logarithms and ratios.
 LOG_EPS = 1e-9
 
 
-class DepthMeter(BaseMeter):
+class DepthMeter(PixelPooledMeter):
     """Pixel-pooled depth errors over valid pixels (``gt > 0``).
 
     With ``p`` the prediction, ``g`` the ground truth and ``n`` the number of
@@ -61,11 +61,9 @@ class DepthMeter(BaseMeter):
             delta=torch.zeros(3, dtype=torch.int64))
 
     def sample_stats(self, pred: Tensor, gt: Tensor) -> StateDict:
-        check_pair(pred, gt, 1, 1, 'DepthMeter')
         # per-pixel terms in float32 (as the official meters), sums in
         # float64
-        gt = gt.to(pred.device).float()
-        pred = pred.float()
+        pred, gt = self.float_pair(pred, gt, 1, 1)
         if self.clamp_pred is not None:
             pred = pred.clamp(min=self.clamp_pred)
         valid = gt > 0
@@ -90,11 +88,7 @@ class DepthMeter(BaseMeter):
             log_sq=total(log_diff * log_diff),
             delta=within)
 
-    def compute(self) -> Dict[str, float]:
-        s = self.state
-        n = int(s['count'])
-        if n == 0:
-            return {k: float('nan') for k in self.higher_is_better}
+    def pooled_metrics(self, s: StateDict, n: int) -> Dict[str, float]:
         out = dict(
             abs_err=float(s['abs']) / n,
             abs_rel=float(s['rel']) / n,

@@ -7,9 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .base_meter import (BaseMeter, StateDict, as_thresholds, check_pair,
-                         counts_at_least, per_sample_histogram, safe_div)
-from .saliency_meter import check_binary_gt, check_probability
+from .base_meter import (BinaryMapMeter, StateDict, counts_at_least,
+                         per_sample_histogram, safe_div)
 
 #: SEISM / BSDS thresholds 0.01, 0.02, ..., 0.99.
 DEFAULT_EDGE_THRESHOLDS = tuple(round(0.01 * k, 2) for k in range(1, 100))
@@ -53,7 +52,7 @@ def disk_max_filter(x: Tensor, radius: float) -> Tensor:
     return out
 
 
-class EdgeMeter(BaseMeter):
+class EdgeMeter(BinaryMapMeter):
     """ODS and OIS F-measure of an edge probability map.
 
     For each threshold ``t`` a pixel is a predicted edge when ``p >= t``.
@@ -90,6 +89,7 @@ class EdgeMeter(BaseMeter):
     """
 
     higher_is_better = dict(odsF=True, oisF=True)
+    default_thresholds = DEFAULT_EDGE_THRESHOLDS
 
     def __init__(self,
                  thresholds: Optional[Sequence[float]] = None,
@@ -98,12 +98,8 @@ class EdgeMeter(BaseMeter):
         if float(max_dist) < 0:
             raise ValueError(f'EdgeMeter: max_dist must be >= 0, got '
                              f'{max_dist}')
-        self.thresholds = as_thresholds(
-            DEFAULT_EDGE_THRESHOLDS if thresholds is None else thresholds,
-            'EdgeMeter')
         self.max_dist = float(max_dist)
-        self.ignore_index = int(ignore_index)
-        super().__init__()
+        super().__init__(thresholds, ignore_index)
 
     def empty_state(self) -> StateDict:
         t = self.thresholds.numel()
@@ -121,13 +117,7 @@ class EdgeMeter(BaseMeter):
         """Per-sample ``cnt_p``, ``sum_p``, ``cnt_r`` ``(N, T)``, ``sum_r``
         ``(N,)`` and ``ois`` ``(N, 4)`` = (cntR, sumR, cntP, sumP) at the
         image's best threshold."""
-        check_pair(pred, gt, 1, 1, 'EdgeMeter')
-        check_probability(pred, 'EdgeMeter')
-        gt = gt.to(pred.device)
-        check_binary_gt(gt, self.ignore_index, 'EdgeMeter')
-        pred = pred.float()
-        valid = gt != self.ignore_index
-        pos = (gt == 1) & valid
+        pred, valid, pos = self.binary_inputs(pred, gt)
         radius = self.radius(*pred.shape[-2:])
         near_gt = disk_max_filter(pos.float(), radius) > 0
         near_pred = disk_max_filter(
@@ -162,7 +152,7 @@ class EdgeMeter(BaseMeter):
     def compute(self) -> Dict[str, float]:
         s = self.state
         if int(s['sum_r']) + int(s['sum_p'][0]) == 0:
-            return {k: float('nan') for k in self.higher_is_better}
+            return self.nan_metrics()
         ods = self.f_measure(s['cnt_p'], s['sum_p'], s['cnt_r'], s['sum_r'])
         o = s['ois']
         ois = self.f_measure(o[2], o[3], o[0], o[1])

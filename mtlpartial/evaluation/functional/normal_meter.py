@@ -6,7 +6,7 @@ from typing import Dict, Sequence
 import torch
 from torch import Tensor
 
-from .base_meter import BaseMeter, StateDict, check_pair, per_sample_histogram
+from .base_meter import PixelPooledMeter, StateDict, per_sample_histogram
 
 
 def angle_error_deg(pred: Tensor, gt: Tensor) -> Tensor:
@@ -35,7 +35,7 @@ def angle_error_deg(pred: Tensor, gt: Tensor) -> Tensor:
     return torch.where(degenerate, torch.full_like(deg, 90.0), deg)
 
 
-class NormalMeter(BaseMeter):
+class NormalMeter(PixelPooledMeter):
     """Angular error statistics over valid pixels (gt not the zero vector).
 
     With ``a`` the per-pixel angle in degrees between prediction and ground
@@ -94,9 +94,7 @@ class NormalMeter(BaseMeter):
             hist=torch.zeros(self.num_bins, dtype=torch.int64))
 
     def sample_stats(self, pred: Tensor, gt: Tensor) -> StateDict:
-        check_pair(pred, gt, 3, 3, 'NormalMeter')
-        pred = pred.float()
-        gt = gt.to(pred.device).float()
+        pred, gt = self.float_pair(pred, gt, 3, 3)
         valid = gt.abs().sum(1, keepdim=True) > 0
         deg = angle_error_deg(pred, gt)
         thr = torch.tensor(self.thresholds, device=deg.device,
@@ -121,11 +119,7 @@ class NormalMeter(BaseMeter):
         bins = torch.searchsorted(cum, ranks).double()
         return float(((bins + 0.5) * self.resolution).mean())
 
-    def compute(self) -> Dict[str, float]:
-        s = self.state
-        n = int(s['count'])
-        if n == 0:
-            return {k: float('nan') for k in self.higher_is_better}
+    def pooled_metrics(self, s: StateDict, n: int) -> Dict[str, float]:
         out = dict(
             mean=float(s['sum']) / n,
             median=self.median(),

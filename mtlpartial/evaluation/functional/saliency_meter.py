@@ -5,33 +5,14 @@ from typing import Dict, Optional, Sequence
 import torch
 from torch import Tensor
 
-from .base_meter import (BaseMeter, StateDict, as_thresholds, check_pair,
-                         counts_at_least, per_sample_histogram, safe_div)
+from .base_meter import (BinaryMapMeter, StateDict, counts_at_least,
+                         per_sample_histogram, safe_div)
 
 #: default thresholds, ``0.05, 0.10, ..., 0.95`` (``threshold_step=0.05``).
 DEFAULT_SAL_THRESHOLDS = tuple(round(0.05 * k, 2) for k in range(1, 20))
 
 
-def check_binary_gt(gt: Tensor, ignore_index: int, name: str) -> None:
-    """Raise ``ValueError`` unless ``gt`` holds only 0, 1 and the ignore."""
-    bad = (gt != 0) & (gt != 1) & (gt != ignore_index)
-    if bool(bad.any()):
-        raise ValueError(f'{name}: ground truth must be 0, 1 or '
-                         f'{ignore_index} (ignore), got values '
-                         f'{torch.unique(gt[bad])[:10].tolist()}')
-
-
-def check_probability(pred: Tensor, name: str) -> None:
-    """Raise ``ValueError`` unless ``pred`` is a probability map."""
-    if not pred.is_floating_point() or bool(
-            (pred < 0).any() | (pred > 1).any()):
-        raise ValueError(f'{name}: predictions must be probabilities in '
-                         '[0, 1] (apply sigmoid to the logits), got dtype '
-                         f'{pred.dtype}, range [{float(pred.min()):.4g}, '
-                         f'{float(pred.max()):.4g}]')
-
-
-class SaliencyMeter(BaseMeter):
+class SaliencyMeter(BinaryMapMeter):
     """maxF (F-beta maximised over thresholds) and IoU of a probability map.
 
     A pixel is predicted positive at threshold ``t`` when ``p >= t``.
@@ -67,6 +48,7 @@ class SaliencyMeter(BaseMeter):
     """
 
     higher_is_better = dict(maxF=True, IoU=True, maxIoU=True)
+    default_thresholds = DEFAULT_SAL_THRESHOLDS
 
     def __init__(self,
                  thresholds: Optional[Sequence[float]] = None,
@@ -79,14 +61,10 @@ class SaliencyMeter(BaseMeter):
                              f"'image', got {average!r}")
         if float(beta_squared) <= 0:
             raise ValueError('SaliencyMeter: beta_squared must be > 0')
-        self.thresholds = as_thresholds(
-            DEFAULT_SAL_THRESHOLDS if thresholds is None else thresholds,
-            'SaliencyMeter')
         self.beta_squared = float(beta_squared)
         self.average = average
         self.iou_threshold = float(iou_threshold)
-        self.ignore_index = int(ignore_index)
-        super().__init__()
+        super().__init__(thresholds, ignore_index)
 
     def empty_state(self) -> StateDict:
         t = self.thresholds.numel()
@@ -100,13 +78,7 @@ class SaliencyMeter(BaseMeter):
             img_iou=torch.zeros(t, **f64), img_iou_at=torch.zeros((), **f64))
 
     def sample_stats(self, pred: Tensor, gt: Tensor) -> StateDict:
-        check_pair(pred, gt, 1, 1, 'SaliencyMeter')
-        check_probability(pred, 'SaliencyMeter')
-        gt = gt.to(pred.device)
-        check_binary_gt(gt, self.ignore_index, 'SaliencyMeter')
-        pred = pred.float()
-        valid = gt != self.ignore_index
-        pos = (gt == 1) & valid
+        pred, valid, pos = self.binary_inputs(pred, gt)
         thr = self.thresholds.to(pred.device, pred.dtype)
         bucket = torch.bucketize(pred, thr, right=True)
         nbins = thr.numel() + 1
@@ -143,7 +115,7 @@ class SaliencyMeter(BaseMeter):
         s = self.state
         if self.average == 'dataset':
             if int(s['ap']) + int(s['pp'][0]) == 0:
-                return {k: float('nan') for k in self.higher_is_better}
+                return self.nan_metrics()
             precision = safe_div(s['tp'], s['pp'])
             recall = safe_div(s['tp'], s['ap'].expand_as(s['tp']))
             iou = safe_div(s['tp'], s['pp'] + s['ap'] - s['tp'])
@@ -151,7 +123,7 @@ class SaliencyMeter(BaseMeter):
         else:
             n = int(s['images'])
             if n == 0:
-                return {k: float('nan') for k in self.higher_is_better}
+                return self.nan_metrics()
             precision = s['img_prec'] / n
             recall = s['img_rec'] / n
             iou = s['img_iou'] / n

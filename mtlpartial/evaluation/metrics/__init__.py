@@ -2,9 +2,8 @@
 from .compact_stats import SparseStat, pack_stats, unpack_stats
 from .meter_builder import build_meter
 from .multitask_metric import MultiTaskMetric
-from .text_table import text_table
 
 __all__ = [
     'MultiTaskMetric', 'build_meter', 'pack_stats', 'unpack_stats',
-    'SparseStat', 'text_table'
+    'SparseStat'
 ]

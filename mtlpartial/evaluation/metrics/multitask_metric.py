@@ -8,6 +8,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
+from prettytable import PrettyTable
 from torch import Tensor
 
 from mtlpartial.evaluation.functional import (BaseMeter, SemSegMeter,
@@ -16,7 +17,6 @@ from mtlpartial.registry import METRICS
 from mtlpartial.tasks import build_tasks
 from .compact_stats import pack_stats, unpack_stats
 from .meter_builder import build_meter
-from .text_table import text_table
 
 
 @METRICS.register_module()
@@ -45,9 +45,19 @@ class MultiTaskMetric(BaseMetric):
     Output keys: ``'<task>/<metric>'`` and, with a ``baseline``, ``'delta'``
     (Δ_m in percent, :func:`delta_percent`). A text table is logged.
 
+    The tasks come from the evaluated dataset: mmengine's loops set
+    ``dataset_meta`` to the dataset's ``metainfo``, whose ``task_cfgs``
+    (published by every mtlpartial dataset) are the task configs of that
+    dataset, so configs do not repeat them. The meters, the Δ metrics and
+    the baseline are checked when the tasks are known: at construction
+    with ``tasks``, otherwise when ``dataset_meta`` is set (when the loop
+    is built, before the run starts).
+
     Args:
-        tasks (dict): ``{name: task cfg or spec}``, the same dict as the
-            model's ``tasks``.
+        tasks (list | dict, optional): the task configs or specs (as the
+            model's ``tasks``). Defaults to None: taken from
+            ``dataset_meta['task_cfgs']``. Given, they are used as they are
+            (``TaskConsistencyHook`` checks them against the model).
         baseline (dict, optional): ``{'<task>/<metric>': value}`` of the
             reference model, exactly for the Δ metrics (see docs/metrics.md
             for the MTPSL/JTR/DGR baselines). None: no ``delta``.
@@ -70,7 +80,8 @@ class MultiTaskMetric(BaseMetric):
     default_prefix: Optional[str] = ''
 
     def __init__(self,
-                 tasks: Mapping[str, Any],
+                 tasks: Optional[Union[Mapping[str, Any],
+                                       Sequence[Any]]] = None,
                  baseline: Optional[Mapping[str, float]] = None,
                  delta_keys: Optional[Mapping[str, Any]] = None,
                  meters: Optional[Mapping[str, dict]] = None,
@@ -82,9 +93,49 @@ class MultiTaskMetric(BaseMetric):
             collect_device=collect_device,
             prefix=prefix,
             collect_dir=collect_dir)
-        self.tasks = build_tasks(tasks)
         self.class_metrics = bool(class_metrics)
-        meters = dict(meters or {})
+        self._options = dict(
+            baseline=baseline, delta_keys=delta_keys, meters=meters)
+        self._tasks_given = tasks is not None
+        self.tasks: Optional[Dict[str, Any]] = None
+        if tasks is not None:
+            self._set_tasks(tasks)
+
+    # ---------------------------------------------------------------- setup
+    @property
+    def dataset_meta(self) -> Optional[dict]:
+        """The evaluated dataset's metainfo (set by mmengine's loops)."""
+        return self._dataset_meta
+
+    @dataset_meta.setter
+    def dataset_meta(self, dataset_meta: Optional[dict]) -> None:
+        self._dataset_meta = dataset_meta
+        if self._tasks_given:
+            return
+        task_cfgs = (dataset_meta or {}).get('task_cfgs')
+        if not task_cfgs:
+            raise ValueError(
+                'MultiTaskMetric: no tasks: the metric was built without '
+                '`tasks` and the dataset metainfo has no "task_cfgs" (keys: '
+                f'{sorted(dataset_meta or {})}); evaluate an mtlpartial '
+                'dataset given task configs, or pass '
+                'val_evaluator.tasks / test_evaluator.tasks')
+        self._set_tasks(task_cfgs)
+
+    def _require_tasks(self) -> Dict[str, Any]:
+        if self.tasks is None:
+            raise RuntimeError(
+                'MultiTaskMetric: no tasks yet: pass `tasks`, or set '
+                '`dataset_meta` to a metainfo with "task_cfgs" (mmengine\'s '
+                'ValLoop / TestLoop do so from the dataset) before '
+                'evaluating')
+        return self.tasks
+
+    def _set_tasks(self, tasks: Union[Mapping[str, Any],
+                                      Sequence[Any]]) -> None:
+        """Build the task specs, meters, Δ directions and the baseline."""
+        self.tasks = build_tasks(tasks)
+        meters = dict(self._options['meters'] or {})
         unknown = sorted(set(meters) - set(self.tasks))
         if unknown:
             raise ValueError(f'MultiTaskMetric: meters given for unknown '
@@ -94,10 +145,10 @@ class MultiTaskMetric(BaseMetric):
         self.meters: Dict[str, BaseMeter] = OrderedDict(
             (name, build_meter(task, self.meter_cfgs[name]))
             for name, task in self.tasks.items())
-        self.delta_directions = self._resolve_delta_keys(delta_keys)
-        self.baseline = self._check_baseline(baseline)
+        self.delta_directions = self._resolve_delta_keys(
+            self._options['delta_keys'])
+        self.baseline = self._check_baseline(self._options['baseline'])
 
-    # ---------------------------------------------------------------- setup
     def _resolve_delta_keys(self, delta_keys: Optional[Mapping[str, Any]]
                             ) -> Dict[str, bool]:
         chosen: Dict[str, List[str]] = OrderedDict(
@@ -168,6 +219,7 @@ class MultiTaskMetric(BaseMetric):
             ValueError: a prediction does not have the shape of the ground
                 truth, or holds invalid values (names the task).
         """
+        self._require_tasks()
         samples = [self._as_dict(s) for s in data_samples]
         entries: List[Dict[str, Any]] = [dict() for _ in samples]
         for name, meter in self.meters.items():
@@ -221,7 +273,7 @@ class MultiTaskMetric(BaseMetric):
         """Merge the per-sample statistics of all ranks into the metrics."""
         metrics: Dict[str, float] = OrderedDict()
         per_class: List[str] = []
-        for name in self.tasks:
+        for name in self._require_tasks():
             meter = self.merge_task(name, results)
             if meter is None:
                 print_log(f'MultiTaskMetric: no sample is labelled for task '
@@ -252,7 +304,7 @@ class MultiTaskMetric(BaseMetric):
     def _class_table(self, name: str, meter: SemSegMeter) -> str:
         names = self.tasks[name].class_names
         rows = [[c, v] for c, v in zip(names, meter.iou_per_class())]
-        return text_table(['class', 'IoU'], rows, title=f'{name} per class:')
+        return text_table(['class', 'IoU'], rows, f'{name} per class:')
 
     def _summary_table(self, metrics: Mapping[str, float]) -> str:
         header = ['task', 'metric', 'value']
@@ -272,4 +324,13 @@ class MultiTaskMetric(BaseMetric):
         if 'delta' in metrics:
             row = ['all', 'delta (%)', metrics['delta']]
             rows.append(row + ['', ''])
-        return text_table(header, rows, title='Multi-task metrics:')
+        return text_table(header, rows, 'Multi-task metrics:')
+
+
+def text_table(header: Sequence[str], rows: Sequence[Sequence[Any]],
+               title: str) -> str:
+    """``title`` over a PrettyTable of ``rows`` (left-aligned, floats with
+    4 decimals, NaN as 'nan'), as mmseg's metrics print theirs."""
+    table = PrettyTable(list(header), align='l', float_format='.4')
+    table.add_rows(rows)
+    return f'{title}\n{table.get_string()}'

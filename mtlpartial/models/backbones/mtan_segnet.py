@@ -7,13 +7,13 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mtlpartial.registry import MODELS
+from ..layers import XAVIER_CONV_INIT, ConvNormAct
 
 
-def conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
+def conv_bn_relu(in_channels: int, out_channels: int) -> ConvNormAct:
     """Conv3x3 (bias) → BN → ReLU, the MTAN ``conv_layer``."""
-    return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, 3, padding=1),
-        nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
+    return ConvNormAct(in_channels, out_channels, 3, padding=1, bias=True,
+                       norm_cfg=dict(type='BN'))
 
 
 @MODELS.register_module()
@@ -47,11 +47,7 @@ class MTANSegNet(BaseModule):
     def __init__(self,
                  in_channels: int = 3,
                  filters: Sequence[int] = (64, 128, 256, 512, 512),
-                 init_cfg=dict(
-                     type='Xavier',
-                     layer='Conv2d',
-                     distribution='normal',
-                     bias=0.)) -> None:
+                 init_cfg=XAVIER_CONV_INIT) -> None:
         super().__init__(init_cfg=init_cfg)
         if len(filters) != 5:
             raise ValueError(

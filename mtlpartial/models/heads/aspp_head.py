@@ -9,14 +9,15 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mtlpartial.registry import MODELS
+from ..layers import ConvNormAct
 from .conv_head import select_input
 
 
-def _cbr(cin: int, cout: int, k: int = 1, d: int = 1) -> nn.Sequential:
-    pad = 0 if k == 1 else d
-    return nn.Sequential(
-        nn.Conv2d(cin, cout, k, padding=pad, dilation=d, bias=False),
-        nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+def _cbr(cin: int, cout: int, k: int = 1, d: int = 1) -> ConvNormAct:
+    """Conv (no bias) → BN → ReLU; PyTorch's default init, as
+    torchvision's ``DeepLabHead`` of the official DGR code."""
+    return ConvNormAct(cin, cout, k, padding=0 if k == 1 else d, dilation=d,
+                       bias=False, norm_cfg=dict(type='BN'))
 
 
 @MODELS.register_module()

@@ -7,6 +7,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mtlpartial.registry import MODELS
+from ..layers import XAVIER_CONV_INIT, ConvNormAct
 
 
 def select_input(inputs: Union[Tensor, Sequence[Tensor]],
@@ -43,19 +44,16 @@ class ConvHead(BaseModule):
                  num_convs: int = 1,
                  norm: bool = False,
                  in_index: int = -1,
-                 init_cfg=dict(
-                     type='Xavier',
-                     layer='Conv2d',
-                     distribution='normal',
-                     bias=0.)) -> None:
+                 init_cfg=XAVIER_CONV_INIT) -> None:
         super().__init__(init_cfg=init_cfg)
         channels = channels or in_channels
         layers = []
         c = in_channels
         for _ in range(num_convs):
-            layers.append(nn.Conv2d(c, channels, 3, padding=1, bias=not norm))
-            if norm:
-                layers += [nn.BatchNorm2d(channels), nn.ReLU(inplace=True)]
+            layers.append(
+                ConvNormAct(c, channels, 3, padding=1, bias=False,
+                            norm_cfg=dict(type='BN')) if norm else
+                nn.Conv2d(c, channels, 3, padding=1))
             c = channels
         layers.append(nn.Conv2d(c, out_channels, 1))
         self.layers = nn.Sequential(*layers)

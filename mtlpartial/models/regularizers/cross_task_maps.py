@@ -6,13 +6,14 @@ from typing import Dict, List, Mapping, Sequence, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.model import initialize
 from torch import Tensor
 from torch.func import functional_call
 
 from mtlpartial.registry import MODELS
 from mtlpartial.tasks import BaseTask, masked_mean_per_sample
 from .base_regularizer import BaseRegularizer, RegularizerContext
-from .layers import conv_norm_relu, xavier_init
+from .layers import XAVIER_INIT, conv_norm_relu
 from .utils import gather_gt
 
 
@@ -45,7 +46,7 @@ class PairMapNet(nn.Module):
             conv_norm_relu(f[i] + f[i - 1], f[i - 1], norm)
             for i in reversed(range(1, len(f))))
         self.head = nn.Conv2d(f[0], out_channels, 1)
-        xavier_init(self)
+        initialize(self, XAVIER_INIT)
 
     def forward(self, x: Tensor) -> Tensor:
         skips = []

@@ -27,6 +27,8 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
+from ..layers import ConvNormAct
+
 
 class _InstanceNormAffineReLU(torch.autograd.Function):
 
@@ -64,17 +66,25 @@ def instance_norm_affine_relu(x: Tensor, scale: Tensor, shift: Tensor,
     return _InstanceNormAffineReLU.apply(x, scale, shift, eps)
 
 
-class ConvNormReLU(nn.Sequential):
-    """``Conv3x3 → norm → ReLU`` (children ``0``, ``1``, ``2``, as the
-    ``nn.Sequential`` it replaces, so checkpoints load unchanged); with
-    ``InstanceNorm2d(affine=True)`` the norm and the ReLU run fused."""
+class ConvNormReLU(ConvNormAct):
+    """``Conv3x3 → norm → ReLU``: :class:`..layers.ConvNormAct` (mmcv's
+    ``ConvModule``, same children and state-dict keys) whose forward runs
+    the norm and the ReLU fused when the norm is
+    ``InstanceNorm2d(affine=True)`` without running statistics; any other
+    norm, order or partial call (``activate``/``norm`` False) takes
+    ``ConvModule``'s own forward."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        conv, norm = self[0], self[1]
-        if not isinstance(norm, nn.InstanceNorm2d) or not norm.affine \
-                or norm.track_running_stats:
-            return super().forward(x)
-        out = conv(x)
+    def forward(self, x: Tensor, activate: bool = True,
+                norm: bool = True) -> Tensor:
+        layer = self.norm if self.with_norm else None
+        fusable = (activate and norm and self.order == ('conv', 'norm', 'act')
+                   and not self.with_explicit_padding
+                   and isinstance(layer, nn.InstanceNorm2d) and layer.affine
+                   and not layer.track_running_stats
+                   and isinstance(self.activate, nn.ReLU))
+        if not fusable:
+            return super().forward(x, activate, norm)
+        out = self.conv(x)
         n = out.shape[0]
-        return instance_norm_affine_relu(out, norm.weight.expand(n, -1),
-                                         norm.bias.expand(n, -1), norm.eps)
+        return instance_norm_affine_relu(out, layer.weight.expand(n, -1),
+                                         layer.bias.expand(n, -1), layer.eps)

@@ -5,6 +5,7 @@ from typing import Dict, Mapping, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.model import initialize
 from torch import Tensor
 from torch.func import functional_call
 
@@ -12,7 +13,7 @@ from mtlpartial.registry import MODELS
 from mtlpartial.tasks import BaseTask, masked_mean_per_sample
 from ..diagnostics import cosine_gap
 from .base_regularizer import BaseRegularizer, RegularizerContext
-from .layers import check_stages, conv_norm_relu, xavier_init
+from .layers import XAVIER_INIT, check_stages, conv_norm_relu
 from .utils import cosine_distance_map
 
 
@@ -96,7 +97,7 @@ class SegNetAutoEncoder(nn.Module):
             nn.Conv2d(f[0], f[0], 3, padding=1),
             nn.Conv2d(f[0], in_channels, 1))
         self.latent_channels = f[-1]
-        xavier_init(self)
+        initialize(self, XAVIER_INIT)
 
     def forward(self, x: Tensor,
                 latent_only: bool = False) -> Tuple[Tensor, Tensor]:

@@ -7,10 +7,12 @@ from typing import Optional, Sequence
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmcv.cnn import build_norm_layer
+from mmengine.model import initialize
 from torch import Tensor
 
 from .fused_norm import instance_norm_affine_relu
-from .layers import build_norm, check_stages, conv_norm_relu, xavier_init
+from .layers import XAVIER_INIT, check_stages, conv_norm_relu, norm_cfg
 
 
 class FiLMConv(nn.Module):
@@ -29,7 +31,7 @@ class FiLMConv(nn.Module):
                  norm: str) -> None:
         super().__init__()
         self.conv = nn.Conv2d(c_in, c_out, 3, padding=1)
-        self.norm = build_norm(norm, c_out)
+        self.norm = build_norm_layer(norm_cfg(norm), c_out)[1]
         self.film_gamma = nn.Parameter(torch.ones(num_codes, c_out))
         self.film_beta = nn.Parameter(torch.zeros(num_codes, c_out))
 
@@ -96,7 +98,7 @@ class ConditionalMappingNet(nn.Module):
         if out_channels is not None and out_channels != c:
             self.proj = nn.Conv2d(c, out_channels, 1)
         self.out_channels = out_channels or c
-        xavier_init(self)
+        initialize(self, XAVIER_INIT)
 
     def embed_input(self, task_index: int, x: Tensor) -> Tensor:
         return self.input_layers[task_index](x)

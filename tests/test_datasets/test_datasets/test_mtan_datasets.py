@@ -134,7 +134,7 @@ def test_mask_errors(nyu_root):
     empty = np.ones((4, 3), bool)
     empty[2] = False
     with pytest.raises(ValueError,
-                       match=r'image 2 \(index 2\) has no labelled task'):
+                       match=r'image 2 \(id 2\) has no labelled task'):
         NYUv2Dataset(data_root=nyu_root, partial_labels=empty)
 
 

@@ -3,7 +3,6 @@
 batch 2b (global loss normalisation, SUM all-reduce) for every gradient
 path of MultiTaskOptimWrapper."""
 import os
-import socket
 import tempfile
 
 import pytest
@@ -12,6 +11,7 @@ import torch.multiprocessing as mp
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
+from tests.utils.dist_helpers import free_port
 from .fake_model import FakeMultiTaskModel, make_data
 
 CONFIGS = [
@@ -71,12 +71,6 @@ def _worker(rank, port, path):
         torch.distributed.destroy_process_group()
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.skipif(not torch.distributed.is_available(),
                     reason='torch.distributed unavailable')
 def test_two_processes_match_one_process():
@@ -86,7 +80,7 @@ def test_two_processes_match_one_process():
         # fork: the children inherit the imported modules (a spawned child
         # re-imports mtlpartial/mmseg, ~20 s on 2 cores)
         mp.start_processes(
-            _worker, args=(_free_port(), path), nprocs=WORLD,
+            _worker, args=(free_port(), path), nprocs=WORLD,
             start_method='fork')
         got = torch.load(path)
     for name, _, _ in CONFIGS:

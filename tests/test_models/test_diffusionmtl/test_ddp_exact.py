@@ -3,17 +3,15 @@
 a batch each give the loss and update of one process on the whole batch
 (BN-free backbone, group-norm preliminary heads, diffusion noise set to
 zero so that the ranks and the single process draw the same)."""
-import os
-
 import torch
 import torch.multiprocessing as mp
 from mmengine.registry import init_default_scope
 
 from mtlpartial.models.diffusion import MTDNet
 from mtlpartial.registry import MODELS
-from tests.test_engine.test_distributed_equivalence import (LABELLED,
-                                                            free_port, step)
+from tests.test_engine.test_distributed_equivalence import LABELLED, step
 from tests.utils.demo_inputs import DEMO_TASKS, make_packed_batch
+from tests.utils.dist_helpers import free_port, rank_step_worker
 
 
 def build():
@@ -32,23 +30,10 @@ def build():
         loss_scale=3.0))
 
 
-def _worker(rank, world, port, out):
-    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port),
-                      RANK=str(rank), WORLD_SIZE=str(world))
-    torch.distributed.init_process_group('gloo', rank=rank, world_size=world)
-    MTDNet.noise_like = staticmethod(torch.zeros_like)  # a fresh process
-    try:
-        from mtlpartial.engine.model_wrappers import \
-            MultiTaskDistributedWrapper
-        model = MultiTaskDistributedWrapper(build())
-        full = make_packed_batch(LABELLED, h=16, w=16)
-        half = len(LABELLED) // world
-        part = {k: v[rank * half:(rank + 1) * half] for k, v in full.items()}
-        loss, params = step(model, part)
-        if rank == 0:
-            torch.save(dict(loss=loss, params=params), out)
-    finally:
-        torch.distributed.destroy_process_group()
+def build_without_noise():
+    """``build()`` in a fresh process, with the diffusion noise zero."""
+    MTDNet.noise_like = staticmethod(torch.zeros_like)
+    return build()
 
 
 def test_two_ranks_equal_one_process(tmp_path, monkeypatch):
@@ -58,7 +43,10 @@ def test_two_ranks_equal_one_process(tmp_path, monkeypatch):
     init = dict(build().named_parameters())
     monkeypatch.undo()
     out = str(tmp_path / 'rank0.pth')
-    mp.spawn(_worker, args=(2, free_port(), out), nprocs=2)
+    mp.spawn(rank_step_worker,
+             args=(2, free_port(), build_without_noise, step,
+                   make_packed_batch(LABELLED, h=16, w=16), out),
+             nprocs=2)
     res = torch.load(out, weights_only=True)
     assert abs(res['loss'] - ref_loss) < 1e-5
     updated = 0

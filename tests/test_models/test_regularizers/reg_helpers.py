@@ -7,9 +7,9 @@ import torch
 import torch.nn.functional as F
 
 from mtlpartial.models.regularizers import RegularizerContext
-from mtlpartial.structures import (LabelledTarget, MultiTaskBatch,
-                                   MultiTaskDataSample)
+from mtlpartial.structures import MultiTaskBatch
 from mtlpartial.tasks import build_tasks
+from mtlpartial.testing import fake_multitask_batch
 
 TASK_CFGS = OrderedDict(
     semseg=dict(type='SemSegTask', num_classes=4),
@@ -22,57 +22,12 @@ def make_tasks(names: Sequence[str]):
     return build_tasks(OrderedDict((n, TASK_CFGS[n]) for n in names))
 
 
-def random_gt(task, n: int, h: int, w: int, g: torch.Generator):
-    if task.kind == 'semseg':
-        gt = torch.randint(0, task.num_classes, (n, 1, h, w), generator=g)
-        gt[:, :, 0, 0] = task.ignore_index  # one ignored pixel
-        return gt
-    if task.kind == 'depth':
-        gt = torch.rand(n, 1, h, w, generator=g) * 4 + 0.5
-        gt[:, :, 0, 1] = 0  # one invalid pixel
-        return gt
-    if task.kind == 'normal':
-        gt = F.normalize(torch.randn(n, 3, h, w, generator=g), dim=1)
-        gt[:, :, 1, 0] = 0
-        return gt
-    gt = (torch.rand(n, 1, h, w, generator=g) > 0.5).float()
-    gt[:, :, 1, 1] = task.ignore_index
-    return gt
-
-
 def random_pred(task, n: int, h: int, w: int, g: torch.Generator):
     """A leaf, activated prediction requiring grad."""
     raw = torch.randn(n, task.num_outputs, h, w, generator=g)
     if task.kind == 'depth':
         raw = raw.abs() * 2 + 0.2
     return task.activate(raw).detach().requires_grad_(True)
-
-
-def make_batch(tasks, labelled: torch.Tensor, num_views: int, h: int, w: int,
-               g: torch.Generator, boxes=None, flips=None) -> MultiTaskBatch:
-    """Batch with ground truth **only** for labelled (sample, task)."""
-    b = labelled.shape[0]
-    names = tuple(tasks)
-    if boxes is None:
-        boxes = torch.tensor([[0., 0., 1., 1.]]).repeat(b, num_views, 1)
-    if flips is None:
-        flips = torch.zeros(b, num_views, dtype=torch.bool)
-    samples = []
-    for i in range(b):
-        labs = tuple(t for k, t in enumerate(names) if labelled[i, k])
-        samples.append(MultiTaskDataSample(metainfo=dict(
-            tasks=names, labelled_tasks=labs, sample_idx=i,
-            view_boxes=boxes[i], view_flips=flips[i])))
-    targets = []
-    for _ in range(num_views):
-        view = {}
-        for k, (name, task) in enumerate(tasks.items()):
-            idx = torch.nonzero(labelled[:, k]).squeeze(1)
-            if idx.numel():
-                view[name] = LabelledTarget(
-                    idx, random_gt(task, idx.numel(), h, w, g))
-        targets.append(view)
-    return MultiTaskBatch(samples, names, labelled, targets)
 
 
 def task_loss_fn(tasks, batch: MultiTaskBatch):
@@ -106,7 +61,8 @@ def make_ctx(tasks,
     g = torch.Generator().manual_seed(seed)
     labelled = torch.as_tensor(labelled, dtype=torch.bool)
     b = labelled.shape[0]
-    batch = make_batch(tasks, labelled, num_views, h, w, g, boxes, flips)
+    batch = fake_multitask_batch(tasks, labelled, num_views, (h, w), g, boxes,
+                                 flips)
     if preds is None:
         preds = [{
             name: random_pred(task, b, h, w, g)

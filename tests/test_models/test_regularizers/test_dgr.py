@@ -65,7 +65,7 @@ def test_dummies_are_checkpointed_buffers():
     keys = list(reg.state_dict())
     assert any(k.startswith('dummy1__semseg__') for k in keys)
     # dummies are re-initialised, not copies of the real heads
-    real = heads['depth'].layers[0].weight
+    real = heads['depth'].layers[0].conv.weight
     dummy = getattr(reg, reg._slots[(0, 'depth')][0][1])
     assert not torch.equal(real, dummy)
     # a rebuilt (differently seeded) regularizer restores the same dummies

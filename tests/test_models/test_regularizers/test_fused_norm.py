@@ -1,12 +1,13 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
 """The fused instance-norm → per-item affine → ReLU equals the unfused
 modules (values and gradients, any memory format), and the layers built
-on it keep their parameter names."""
+on it keep the parameter names of the modules they replace."""
 import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from mtlpartial.models.layers import ConvNormAct
 from mtlpartial.models.regularizers.fused_norm import (
     ConvNormReLU, instance_norm_affine_relu)
 from mtlpartial.models.regularizers.layers import conv_norm_relu
@@ -42,21 +43,29 @@ def test_values_and_gradients_match_the_unfused_ops(channels_last):
          else t.detach()[:2, :3].clone().requires_grad_() for t in inputs])
 
 
-def test_conv_norm_relu_keeps_the_sequential_layout():
+def test_conv_norm_relu_matches_the_unfused_conv_module():
     torch.manual_seed(0)
     fused = conv_norm_relu(3, 4, 'instance')
     assert isinstance(fused, ConvNormReLU)
-    plain = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1),
-                          nn.InstanceNorm2d(4, affine=True),
-                          nn.ReLU(inplace=True))
+    plain = ConvNormAct(3, 4, 3, padding=1, bias=True,
+                        norm_cfg=dict(type='IN', affine=True))
     with torch.no_grad():
-        fused[1].weight.uniform_(0.5, 1.5)
-        fused[1].bias.uniform_(-0.5, 0.5)
+        fused.norm.weight.uniform_(0.5, 1.5)
+        fused.norm.bias.uniform_(-0.5, 0.5)
     assert plain.load_state_dict(fused.state_dict()) is not None
     x = torch.rand(2, 3, 8, 8)
-    torch.testing.assert_close(fused(x), plain(x))
+    xf, xp = x.clone().requires_grad_(), x.clone().requires_grad_()
+    out, ref = fused(xf), plain(xp)
+    torch.testing.assert_close(out, ref)
+    out.square().sum().backward()
+    ref.square().sum().backward()
+    torch.testing.assert_close(xf.grad, xp.grad)
+    for (name, a), b in zip(fused.named_parameters(), plain.parameters()):
+        torch.testing.assert_close(a.grad, b.grad, msg=name)
+    torch.testing.assert_close(fused(x, activate=False),
+                               plain(x, activate=False))
     batch = conv_norm_relu(3, 4, 'batch')  # unfused path
-    assert isinstance(batch[1], nn.BatchNorm2d)
+    assert isinstance(batch.norm, nn.BatchNorm2d)
     assert batch(x).shape == (2, 4, 8, 8)
 
 

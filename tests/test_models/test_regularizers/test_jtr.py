@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import mtlpartial.tasks.dense_tasks as dense_tasks
+import mtlpartial.tasks.semseg_task as semseg_task
 from mtlpartial.models.regularizers import JTR
 from mtlpartial.models.regularizers import SegNetAutoEncoder
 from .reg_helpers import grad_of, make_ctx, make_tasks
@@ -22,7 +22,7 @@ def argmax_st(logits, tau=1.0):
 
 @pytest.fixture
 def no_gumbel_noise(monkeypatch):
-    monkeypatch.setattr(dense_tasks, 'gumbel_softmax_st', argmax_st)
+    monkeypatch.setattr(semseg_task, 'gumbel_softmax_st', argmax_st)
 
 
 def build(tasks, **kwargs):
@@ -94,7 +94,10 @@ def official_recon(tasks, r, y, mask):
 def official_loss(reg, ctx):
     ae = SegNetAutoEncoder(reg.ae.head[1].out_channels, reg.channels,
                            reg.convs_per_stage, norm='batch')
-    missing = ae.load_state_dict(reg.ae.state_dict(), strict=False)
+    # mmcv names the norm layer by its kind ('in' / 'bn')
+    state = {k.replace('.in.', '.bn.'): v
+             for k, v in reg.ae.state_dict().items()}
+    missing = ae.load_state_dict(state, strict=False)
     assert not missing.unexpected_keys
     ae.train()
     b = ctx.labelled.shape[0]

@@ -34,7 +34,7 @@ def bn_batch1(x, norm):
 def official_map(reg, x, task_index, onehot):
     """Looped official-style forward of one item (batch 1)."""
     layer = reg.mapping.input_layers[task_index]
-    x = F.relu(bn_batch1(layer[0](x), layer[1]))
+    x = F.relu(bn_batch1(layer.conv(x), layer.norm))
     for stage in reg.mapping.stages:
         for conv in stage:
             y = bn_batch1(conv.conv(x), conv.norm)

@@ -1,0 +1,5 @@
+# DBMTL task balancing on supervised partial-label MTL (per-task gradients
+# w.r.t. the shared parameters);
+# tasks without a labelled sample in the batch sit out the step.
+_base_ = ['../supervised/supervised_segnet-mtan_1xb2-200e_nyuv2-288x384_random.py']
+optim_wrapper = dict(balancer=dict(type='DBMTL'), rep_grad=False)

@@ -1,0 +1,5 @@
+# MGDA task balancing on supervised partial-label MTL (per-task gradients
+# w.r.t. the shared representation (MGDA-UB));
+# tasks without a labelled sample in the batch sit out the step.
+_base_ = ['../supervised/supervised_segnet-mtan_1xb2-200e_nyuv2-288x384_random.py']
+optim_wrapper = dict(balancer=dict(type='MGDA'), rep_grad=True)

@@ -1,0 +1,6 @@
+# DGR, NYUv2 randomlabels (official mask file).
+_base_ = ['./dgr_r50-d8-aspp_1xb4-300e_nyuv2-288x384_onelabel.py']
+partial_labels = {{_base_.label_settings.random}}
+train_dataloader = dict(dataset=dict(partial_labels=partial_labels))
+val_evaluator = dict(baseline={{_base_.baselines.random}})
+test_evaluator = val_evaluator

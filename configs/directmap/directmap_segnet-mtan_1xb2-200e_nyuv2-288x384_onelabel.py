@@ -1,0 +1,4 @@
+# Direct-Map baseline (MTPSL Sec. 3)
+# NYUv2, onelabel (official MTPSL/JTR mask file).
+_base_ = ['../supervised/supervised_segnet-mtan_1xb2-200e_nyuv2-288x384_onelabel.py']
+model = dict(regularizers=[dict(type='DirectMap')])

@@ -1,0 +1,5 @@
+# MTPSL (Li et al., CVPR 2022): conditional joint pairwise task mapping
+# PASCAL-Context 5 tasks, randomlabels (official MTPSL split).
+_base_ = ['./mtpsl_r18-d8-aspp_1xb6-100e_pascal-context-512x512_onelabel.py']
+partial_labels = {{_base_.label_settings.random}}
+train_dataloader = dict(dataset=dict(partial_labels=partial_labels))

@@ -1,0 +1,7 @@
+# Perceptual-Map baseline (MTPSL Sec. 3)
+# NYUv2, randomlabels (official MTPSL/JTR mask file).
+_base_ = ['./perceptualmap_segnet-mtan_1xb2-200e_nyuv2-288x384_onelabel.py']
+partial_labels = {{_base_.label_settings.random}}
+train_dataloader = dict(dataset=dict(partial_labels=partial_labels))
+val_evaluator = dict(baseline={{_base_.baselines.random}})
+test_evaluator = val_evaluator
