@@ -182,7 +182,10 @@ def variant_case(v: Variant, tasks: dict, model: dict, args,
 def sweep_variants(args) -> List[dict]:
     """``--sweep-k --variants ...``: every method of every variant, each
     in its own process, interleaved; ratios to the variant's own
-    supervised step, then last variant / first variant."""
+    supervised step, then last variant / first variant. The lite methods
+    run in the last variant only. ``--balancer-names`` adds those
+    balancers (parameter and rep-grad mode, full labels, against the
+    variant's plain EW step) to the same interleaved rounds."""
     from benchmark_cases import make_tasks, method_cfg
     variants = [Variant(v) for v in args.variants]
     h, w = args.size
@@ -197,14 +200,20 @@ def sweep_variants(args) -> List[dict]:
           'x supervised | peak mem (MiB) | x supervised | first steps, CPU '
           '(s) | kernel share | faults/step |')
     print('|---|---|---|---|---|---|---|---|---|---|---|---|')
-    rows = []
+    rows, grad_rows = [], []
     for k in args.ks:
         tasks = make_tasks(k)
         cases = {f'{v.name}|{m}': variant_case(v, tasks, method_cfg(
-            m, args.arch), args) for m in args.methods for v in variants}
+            m, args.arch), args) for m in args.methods for v in variants
+            if has_method(v, m, variants)}
+        names = args.balancer_names or []
+        if names:
+            cases.update(balancer_cases(variants, tasks, names, args))
         res = run_interleaved(cases, args)
         for m in args.methods:
             for v in variants:
+                if not has_method(v, m, variants):
+                    continue
                 r, base = res[f'{v.name}|{m}'], res[f'{v.name}|supervised']
                 row = dict(k=k, method=m, variant=v.name, time_s=r['time'],
                            time_ratio=r['time'] / base['time'],
@@ -223,6 +232,13 @@ def sweep_variants(args) -> List[dict]:
                           f'{t:.1f}' for t in row['first_cpu_s']) +
                       f' | {100 * r["sys_share"]:.0f}% | '
                       f'{r["faults"]:.0f} |', flush=True)
+        if names:
+            print(f'\n# K={k}: gradient methods in the same run (full '
+                  'labels), ratios to the variant\'s plain step (EW, full '
+                  'labels)\n')
+            grad_rows += [dict(r, k=k) for r in balancer_rows(
+                res, variants, names)]
+            print()
     if len(variants) > 1:
         first, last = variants[0].name, variants[-1].name
         print(f'\n| K | method | time x supervised: {first} → {last} | '
@@ -233,6 +249,8 @@ def sweep_variants(args) -> List[dict]:
         by = {(r['k'], r['method'], r['variant']): r for r in rows}
         for k in args.ks:
             for m in args.methods:
+                if (k, m, first) not in by:
+                    continue
                 a, b = by[(k, m, first)], by[(k, m, last)]
                 print(f'| {k} | {m} | {a["time_ratio"]:.2f} → '
                       f'{b["time_ratio"]:.2f} | {a["cpu_ratio"]:.2f} → '
@@ -240,7 +258,14 @@ def sweep_variants(args) -> List[dict]:
                       f'{b["mem_ratio"]:.2f} | '
                       f'{b["time_s"] / a["time_s"]:.2f} | '
                       f'{b["cpu_s"] / a["cpu_s"]:.2f} |')
-    return rows
+    return rows + [dict(r, mode='gradient') for r in grad_rows]
+
+
+def has_method(v: Variant, method: str, variants: List[Variant]) -> bool:
+    """The lite settings (``mtpsl_lite``, ``jtr_lite``) are new in the
+    last variant ("after"): older checkouts do not have them."""
+    from benchmark_cases import LITE_METHODS
+    return method not in LITE_METHODS or v is variants[-1]
 
 
 def profile_variants(args) -> None:
@@ -273,30 +298,32 @@ def profile_variants(args) -> None:
                       ' |', flush=True)
 
 
-def balancers_variants(args, names: List[str]) -> List[dict]:
-    """``--balancers --variants ...``: each gradient/weighting method in
-    parameter and rep-grad mode, per variant, as a ratio to the variant's
-    own plain step (EW), each case in its own process, interleaved."""
-    from benchmark_cases import make_tasks, optim_wrapper_cfg
-    variants = [Variant(v) for v in args.variants]
-    tasks = make_tasks(args.ks[0])
-    args.setting = 'full'
-    modes = [('param', False), ('rep', True)]
+def balancer_cases(variants: List[Variant], tasks: dict,
+                   names: List[str], args) -> Dict[str, dict]:
+    """Per variant: the plain step (EW) and each balancer in parameter and
+    rep-grad mode, on full labels."""
+    from benchmark_cases import optim_wrapper_cfg
     cases = {}
     for v in variants:
-        cases[f'{v.name}|plain'] = variant_case(v, tasks, None, args)
+        cases[f'{v.name}|plain'] = dict(
+            variant_case(v, tasks, None, args), setting='full')
         for name in names:
-            for mode, rep in modes:
-                cases[f'{v.name}|{name}|{mode}'] = variant_case(
+            for mode, rep in MODES:
+                cases[f'{v.name}|{name}|{mode}'] = dict(variant_case(
                     v, tasks, None, args, optim_wrapper_cfg(
                         dict(type=name, window=1) if name == 'DWA' else
-                        dict(type=name), rep))
-    res = run_interleaved(cases, args)
-    h, w = args.size
-    print(f'# balancers by variant: K={args.ks[0]}, arch={args.arch}, '
-          f'{h}x{w}, batch {args.batch_size}, full labels, cpu, '
-          f'{args.threads or 1} thread(s); ratios to the variant\'s plain '
-          'step (EW), wall time and CPU time (user + kernel)\n')
+                        dict(type=name), rep)), setting='full')
+    return cases
+
+
+#: the two ways of taking per-task gradients: of the shared parameters, or
+#: of the shared representation (``rep_grad=True``)
+MODES = (('param', False), ('rep', True))
+
+
+def balancer_rows(res: Dict[str, dict], variants: List[Variant],
+                  names: List[str]) -> List[dict]:
+    """Print and return the rows of :func:`balancer_cases`' results."""
     print('| method | variant | param: x plain | param: CPU x plain | '
           'param: mem x plain | rep: x plain | rep: CPU x plain | '
           'rep: mem x plain |')
@@ -307,13 +334,14 @@ def balancers_variants(args, names: List[str]) -> List[dict]:
             base = res[f'{v.name}|plain']
             row = dict(method=name, variant=v.name)
             cells = []
-            for mode, _ in modes:
+            for mode, _ in MODES:
                 r = res[f'{v.name}|{name}|{mode}']
                 row[mode] = dict(time_s=r['time'], cpu_s=r['cpu'],
                                  mem_mib=r['mem'],
                                  time_ratio=r['time'] / base['time'],
                                  cpu_ratio=r['cpu'] / base['cpu'],
-                                 mem_ratio=r['mem'] / max(base['mem'], 1e-9))
+                                 mem_ratio=r['mem'] / max(base['mem'], 1e-9),
+                                 first_s=[s['time'] for s in r['first']])
                 cells += [f'{row[mode]["time_ratio"]:.2f}',
                           f'{row[mode]["cpu_ratio"]:.2f}',
                           f'{row[mode]["mem_ratio"]:.2f}']
@@ -321,3 +349,20 @@ def balancers_variants(args, names: List[str]) -> List[dict]:
             print(f'| {name} | {v.name} | ' + ' | '.join(cells) + ' |',
                   flush=True)
     return rows
+
+
+def balancers_variants(args, names: List[str]) -> List[dict]:
+    """``--balancers --variants ...``: each gradient/weighting method in
+    parameter and rep-grad mode, per variant, as a ratio to the variant's
+    own plain step (EW), each case in its own process, interleaved."""
+    from benchmark_cases import make_tasks
+    variants = [Variant(v) for v in args.variants]
+    tasks = make_tasks(args.ks[0])
+    args.setting = 'full'
+    res = run_interleaved(balancer_cases(variants, tasks, names, args), args)
+    h, w = args.size
+    print(f'# balancers by variant: K={args.ks[0]}, arch={args.arch}, '
+          f'{h}x{w}, batch {args.batch_size}, full labels, cpu, '
+          f'{args.threads or 1} thread(s); ratios to the variant\'s plain '
+          'step (EW), wall time and CPU time (user + kernel)\n')
+    return balancer_rows(res, variants, names)
