@@ -28,7 +28,10 @@ Modes:
   ``--sweep-k``, ``--profile`` or ``--balancers``, CPU): code variants
   side by side in one run (another checkout as "before", environment
   settings such as the allocator's), each case in its own process, with
-  CPU time, the first steps, kernel share and page faults per step.
+  CPU time, the first steps, kernel share and page faults per step;
+  with ``--sweep-k``, ``--balancer-names`` adds those gradient methods
+  (both modes, full labels) to the same interleaved rounds, and the lite
+  methods run in the last variant only.
 ``--dtype bf16`` runs every case under mmengine's ``AmpOptimWrapper``
 (``MultiTaskAmpOptimWrapper`` for the balancers) with ``dtype='bfloat16'``,
 as ``tools/train.py --amp`` does (CUDA only: mmengine's AMP wrappers refuse

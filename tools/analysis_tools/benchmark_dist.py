@@ -7,7 +7,9 @@ run.
 Each (variant, case, world size) is a :class:`~benchmark_variants.
 WorkerGroup` (rank r gets the onelabel pattern shifted by r·batch, so the
 ranks' labelled tasks differ); rounds are interleaved over all groups, one
-group at a time. A step's time is that of the slowest rank. Variants
+group at a time. A step's time is that of the slowest rank; its CPU
+time (user + kernel of that rank's process) is the figure to read when
+the ranks share fewer free cores than there are processes. Variants
 (``--variants``, default ``explicit+BENCH_WRAPPER=none ddp``):
 
 * ``ddp``: the default model wrapper of this checkout
@@ -65,20 +67,26 @@ def dist_mode(args) -> List[dict]:
           f'{args.setting}, {args.threads or 1} thread(s) per process; '
           'median step of the slowest rank, rounds interleaved\n')
     print(f'| case | path | 1 process (ms) | {world} processes (ms) | '
-          f'x 1 process | kernel CPU share ({world} proc.) |')
-    print('|---|---|---|---|---|---|')
+          f'x 1 process | CPU, 1 process (ms) | CPU, {world} processes (ms) '
+          f'| CPU x 1 process | kernel CPU share ({world} proc.) |')
+    print('|---|---|---|---|---|---|---|---|---|')
     rows = []
     for label in dist_cases(args):
         for v in variants:
             one = res[f'{v.name}|{label}|1']
             many = res[f'{v.name}|{label}|{world}']
             ratio = many['time'] / one['time']
+            cpu_ratio = many['cpu'] / one['cpu']
             rows.append(dict(case=label, path=v.name, world=world,
                              time_1=one['time'], time_n=many['time'],
-                             ratio=ratio, sys_share_n=many['sys_share']))
+                             ratio=ratio, cpu_1=one['cpu'],
+                             cpu_n=many['cpu'], cpu_ratio=cpu_ratio,
+                             sys_share_n=many['sys_share']))
             print(f'| {label} | {v.name} | {one["time"] * 1e3:.0f} | '
                   f'{many["time"] * 1e3:.0f} | {ratio:.2f} | '
-                  f'{100 * many["sys_share"]:.0f}% |', flush=True)
+                  f'{one["cpu"] * 1e3:.0f} | {many["cpu"] * 1e3:.0f} | '
+                  f'{cpu_ratio:.2f} | {100 * many["sys_share"]:.0f}% |',
+                  flush=True)
     return rows
 
 

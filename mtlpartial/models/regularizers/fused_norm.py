@@ -18,8 +18,9 @@ So
   the next conv keeps anyway) instead of ``x``, the normalised map and the
   output: one activation-sized tensor less per layer;
 * forward writes one tensor (``y``) instead of four (normalised, scaled,
-  shifted, rectified), and the backward two instead of five: about 2.5x
-  less time in these ops on the CPU (docs/benchmarks.md).
+  shifted, rectified), and the backward two instead of five (fewer page
+  faults and a smaller kernel share per MTPSL / JTR step on the CPU:
+  docs/benchmarks.md, issue 14 section).
 """
 from typing import Optional, Tuple
 
