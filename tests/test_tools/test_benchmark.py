@@ -144,3 +144,26 @@ def test_variants_run_each_case_in_its_own_process(tmp_path):
         ('supervised', 'a'), ('supervised', 'b')]
     assert all(r['mem_mib'] > 0 and len(r['first_s']) >= 2 and r['cpu_s'] > 0
                for r in got)
+
+
+def test_variants_sweep_adds_gradient_methods_and_lite_in_last_variant(
+        tmp_path):
+    """One run: the lite methods only in the last variant (older checkouts
+    lack them), and ``--balancer-names`` adds gradient methods in both
+    modes against each variant's plain step."""
+    out = tmp_path / 'v.json'
+    text = bench('--sweep-k', '--ks', '2', '--methods', 'supervised',
+                 'mtpsl_lite', '--balancer-names', 'PCGrad', '--variants',
+                 'a', 'b', '--json', str(out))
+    assert 'gradient methods in the same run' in text
+    got = json.loads(out.read_text())['rows']
+    sweep = [(r['method'], r['variant']) for r in got
+             if r.get('mode') != 'gradient']
+    assert sweep == [('supervised', 'a'), ('supervised', 'b'),
+                     ('mtpsl_lite', 'b')]
+    grads = [r for r in got if r.get('mode') == 'gradient']
+    assert [(r['method'], r['variant']) for r in grads] == [
+        ('PCGrad', 'a'), ('PCGrad', 'b')]
+    for r in grads:
+        for mode in ('param', 'rep'):
+            assert r[mode]['time_ratio'] > 0 and r[mode]['mem_mib'] > 0
