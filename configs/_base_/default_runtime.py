@@ -19,9 +19,14 @@ log_processor = dict(by_epoch=True, window_size=10)
 log_level = 'INFO'
 load_from = None
 resume = False
-# mtlpartial syncs gradients itself (SUM of globally normalised losses).
-# mmengine looks wrappers up in its root registry: use the scoped name
-model_wrapper_cfg = dict(type='mtlpartial.MultiTaskDistributedWrapper')
+# torch DDP calling the model's own train_step (losses normalised by the
+# global labelled counts; docs/design.md). find_unused_parameters=True is
+# needed under partial labels, broadcast_buffers=True keeps rank 0's BN
+# statistics (or set sync_bn = 'torch', CUDA only). mmengine looks wrappers
+# up in its root registry: use the scoped name
+model_wrapper_cfg = dict(type='mtlpartial.MultiTaskDistributedWrapper',
+                         find_unused_parameters=True,
+                         broadcast_buffers=True)
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=20),

@@ -350,9 +350,19 @@ class MultiTaskModel(BaseModel):
 
     # ----------------------------------------------------------- train step
     def train_step(self, data: Union[dict, tuple, list],
-                   optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
+                   optim_wrapper: OptimWrapper,
+                   ddp: Optional[nn.Module] = None) -> Dict[str, Tensor]:
         """Forward, NaN guard, then the optim wrapper's
-        ``update_multitask(losses)`` (balancing, gradient sync, step)."""
+        ``update_multitask(losses)`` (balancing, gradient sync, step).
+
+        Args:
+            data: a batch of the dataloader.
+            optim_wrapper: a ``MultiTaskOptimWrapper``.
+            ddp (nn.Module, optional): the torch DDP wrapper around this
+                model (``MultiTaskDistributedWrapper`` passes itself): the
+                forward runs through it, so that its reducer sums the
+                gradients of the backward.
+        """
         update = getattr(optim_wrapper, 'update_multitask', None)
         if update is None:
             raise TypeError(
@@ -363,15 +373,18 @@ class MultiTaskModel(BaseModel):
                 'the default balancer EW it takes one backward of the '
                 "summed losses, like 'OptimWrapper' (use "
                 "'MultiTaskAmpOptimWrapper' for 'AmpOptimWrapper')")
-        with optim_wrapper.optim_context(self):
+        forward = self if ddp is None else ddp
+        with optim_wrapper.optim_context(forward):
             data = self.data_preprocessor(data, True)
-            losses = self._run_forward(data, mode='loss')
+            losses = forward._run_forward(data, mode='loss')
         self._iter += 1
         if self.nan_check_interval > 0 and \
                 self._iter % self.nan_check_interval == 0:
-            # the iteration of the run (global across resumes), 1-based
+            # the iteration of the run (global across resumes), 1-based;
+            # every rank stops (the flags are summed) before any backward
             check_finite_losses(losses,
                                 runner_iter(default=self._iter - 1) + 1)
         _, log_vars = self.parse_losses(losses)
-        log_vars.update(update(losses))
+        log_vars.update(update(losses) if ddp is None else
+                        update(losses, data_parallel=True))
         return reduce_log_vars(log_vars)

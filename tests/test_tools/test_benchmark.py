@@ -116,3 +116,54 @@ def test_bf16_sweep_on_gpu(tmp_path):
     rows = json.loads((tmp_path / 'b.json').read_text())['rows']
     assert [r['method'] for r in rows] == ['supervised', 'mtpsl', 'jtr',
                                            'dgr']
+
+
+def test_dist_reports_each_path_as_ratio_to_one_process():
+    """Two gloo processes and one, per path (a one-path run keeps it
+    short; the default compares the explicit sum with DDP)."""
+    text = bench('--dist', '2', '--ks', '3', '--variants', 'ddp',
+                 'explicit+BENCH_WRAPPER=none')
+    table = rows(text)
+    assert [(r[0], r[1]) for r in table if r[0] != 'case'] == [
+        ('supervised', 'ddp'), ('supervised', 'explicit')]
+    for r in table[-2:]:
+        assert float(r[2]) > 0 and float(r[3]) > 0
+        # the times are printed in whole ms
+        ratio = float(r[3]) / float(r[2])
+        assert abs(float(r[4]) - ratio) < 0.05 * ratio + 0.01, r
+
+
+def test_variants_run_each_case_in_its_own_process(tmp_path):
+    out = tmp_path / 'v.json'
+    text = bench('--sweep-k', '--ks', '2', '--methods', 'supervised',
+                 '--variants', 'a', 'b+MALLOC_ARENA_MAX=2', '--json',
+                 str(out))
+    assert 'time x supervised: a → b' in text
+    got = json.loads(out.read_text())['rows']
+    assert [(r['method'], r['variant']) for r in got] == [
+        ('supervised', 'a'), ('supervised', 'b')]
+    assert all(r['mem_mib'] > 0 and len(r['first_s']) >= 2 and r['cpu_s'] > 0
+               for r in got)
+
+
+def test_variants_sweep_adds_gradient_methods_and_lite_in_last_variant(
+        tmp_path):
+    """One run: the lite methods only in the last variant (older checkouts
+    lack them), and ``--balancer-names`` adds gradient methods in both
+    modes against each variant's plain step."""
+    out = tmp_path / 'v.json'
+    text = bench('--sweep-k', '--ks', '2', '--methods', 'supervised',
+                 'mtpsl_lite', '--balancer-names', 'PCGrad', '--variants',
+                 'a', 'b', '--json', str(out))
+    assert 'gradient methods in the same run' in text
+    got = json.loads(out.read_text())['rows']
+    sweep = [(r['method'], r['variant']) for r in got
+             if r.get('mode') != 'gradient']
+    assert sweep == [('supervised', 'a'), ('supervised', 'b'),
+                     ('mtpsl_lite', 'b')]
+    grads = [r for r in got if r.get('mode') == 'gradient']
+    assert [(r['method'], r['variant']) for r in grads] == [
+        ('PCGrad', 'a'), ('PCGrad', 'b')]
+    for r in grads:
+        for mode in ('param', 'rep'):
+            assert r[mode]['time_ratio'] > 0 and r[mode]['mem_mib'] > 0

@@ -1,7 +1,7 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
 """Time per training step and peak memory, as ratios measured in one run.
 
-Four modes:
+Modes:
 
 * ``benchmark.py CONFIG``: one config, real batches from its train
   dataloader (cached, so data loading is not timed).
@@ -10,6 +10,7 @@ Four modes:
   own model family on the same backbone) on the same batch; prints each
   method's ratio to supervised MTL. Rounds are interleaved (sup, mtpsl,
   jtr, ..., sup, ...) so that machine drift hits every method alike.
+  ``--methods mtpsl_lite jtr_lite`` adds the lite settings.
 * ``benchmark.py --balancers``: every gradient/weighting method through
   ``MultiTaskOptimWrapper`` (``EW`` included) as a ratio to the plain
   supervised step (the default wrapper: ``EW``, summed loss, one
@@ -18,8 +19,19 @@ Four modes:
   from ``torch.profiler``: the model's forward stages (its
   ``record_function`` scopes ``mtl.backbone``, ``mtl.heads``,
   ``mtl.task_losses``, ``mtl.reg.<name>``) and the rest of the step
-  (backward and optimizer update), in ms and as a share of the step.
-
+  (backward and optimizer update), in ms and as a share of the step;
+  ``--profile-ops N`` adds the N ops with the most self CPU time.
+* ``benchmark.py --dist N`` (``benchmark_dist.py``): N gloo processes on
+  the CPU against one at the same per-rank batch, per gradient-sync path
+  (torch DDP, the explicit sum).
+* ``--variants NAME[@PATH][+K=V] ...`` (``benchmark_variants.py``, with
+  ``--sweep-k``, ``--profile`` or ``--balancers``, CPU): code variants
+  side by side in one run (another checkout as "before", environment
+  settings such as the allocator's), each case in its own process, with
+  CPU time, the first steps, kernel share and page faults per step;
+  with ``--sweep-k``, ``--balancer-names`` adds those gradient methods
+  (both modes, full labels) to the same interleaved rounds, and the lite
+  methods run in the last variant only.
 ``--dtype bf16`` runs every case under mmengine's ``AmpOptimWrapper``
 (``MultiTaskAmpOptimWrapper`` for the balancers) with ``dtype='bfloat16'``,
 as ``tools/train.py --amp`` does (CUDA only: mmengine's AMP wrappers refuse
@@ -31,7 +43,7 @@ runs once more in a fresh subprocess and reports its peak resident size
 (``VmHWM``) during two training steps minus its size right after building
 the model.
 
-(Over 400 lines: four measurement modes sharing one case builder.)
+The cases (models, batches, timing) are in ``benchmark_cases.py``.
 
 Examples:
     python tools/analysis_tools/benchmark.py --sweep-k --ks 2 3 4
@@ -42,193 +54,29 @@ Examples:
         --rep-grad --dtype bf16 --json bal.json
 """
 import argparse
-import copy
 import json
 import os
 import os.path as osp
 import statistics
 import sys
-import time
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
+sys.path.insert(1, osp.dirname(osp.abspath(__file__)))
+
 import torch  # noqa: E402
-from mmengine.optim import build_optim_wrapper  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 
 import mtlpartial  # noqa: E402,F401
-from mtlpartial.registry import MODELS  # noqa: E402
+from benchmark_cases import (ARCHS, LITE_METHODS,  # noqa: E402,F401
+                             METHODS, build_case, make_batch, make_tasks,
+                             measure_memory, memory_case_main, method_cfg,
+                             optim_wrapper_cfg, profile_ops, profile_step,
+                             rss_now, time_steps, with_dtype)
 from mtlpartial.testing import fake_packed_batch, label_pattern  # noqa: E402
-
-#: task kinds cycled to build K synthetic tasks
-TASK_POOL = [
-    ('semseg', dict(type='SemSegTask', num_classes=13)),
-    ('depth', dict(type='DepthTask', stats=(2.3618, 1.5876))),
-    ('normal', dict(type='NormalTask')),
-    ('edge', dict(type='BinaryTask', pos_weight=0.95, metric='odsF')),
-    ('saliency', dict(type='BinaryTask')),
-    ('parts', dict(type='SemSegTask', num_classes=7)),
-    ('depth2', dict(type='DepthTask', stats=(2.3618, 1.5876))),
-]
-ARCHS = dict(
-    small=dict(filters=(16, 32, 48, 64, 64)),
-    segnet=dict(filters=(64, 128, 256, 512, 512)))
-METHODS = ('supervised', 'mtpsl', 'jtr', 'dgr', 'diffusionmtl')
-
-
-def diffusionmtl_cfg(arch: str) -> dict:
-    """DiffusionMTL on the sweep's SegNet, as configs/_base_/models/
-    diffusionmtl_segnet{_small,}.py (fused at stride 4 / 8)."""
-    f = ARCHS[arch]['filters']
-    small = arch == 'small'
-    e = 32 if small else 512
-    return dict(
-        type='DiffusionMTL',
-        neck=dict(type='MultiScaleFusionNeck', in_channels=[f[-1], f[0]],
-                  out_channels=e, ref_index=1,
-                  scale_factor=1 / 4 if small else 1 / 8),
-        heads=dict(type='PreliminaryHead', in_channels=e),
-        diffusion=dict(type='MTDNet', embed_dims=e, head_channels=e,
-                       depth=2 if small else 4, num_heads=2 if small else 4,
-                       mlp_ratio=2. if small else 4.))
-
-
-def method_cfg(method: str, arch: str) -> dict:
-    """Model overrides of a method: a regularizer (mapping networks get the
-    backbone's widths) or a model family (DiffusionMTL)."""
-    f = tuple(ARCHS[arch]['filters'])
-    if method == 'diffusionmtl':
-        return diffusionmtl_cfg(arch)
-    reg = dict(
-        supervised=None,
-        mtpsl=dict(type='MTPSL', channels=f, feat_channels=f[-1]),
-        jtr=dict(type='JTR', channels=f),
-        dgr=dict(type='DGR'))[method]
-    return dict(regularizers=[reg] if reg else [])
-
-
-def make_tasks(k: int) -> Dict[str, dict]:
-    if not 1 <= k <= len(TASK_POOL):
-        raise ValueError(f'--ks: K must be in 1..{len(TASK_POOL)}, got {k}')
-    return dict(TASK_POOL[:k])
-
-
-def optim_wrapper_cfg(balancer: dict, rep_grad: bool = False) -> dict:
-    return dict(
-        type='MultiTaskOptimWrapper',
-        constructor='MultiTaskOptimWrapperConstructor',
-        optimizer=dict(type='Adam', lr=1e-4),
-        balancer=balancer, rep_grad=rep_grad)
-
-
-#: the AMP counterpart of each optim wrapper (as ``tools/train.py --amp``)
-AMP_WRAPPERS = dict(
-    OptimWrapper='AmpOptimWrapper',
-    MultiTaskOptimWrapper='MultiTaskAmpOptimWrapper')
-
-
-def with_dtype(optim_wrapper: dict, dtype: str) -> dict:
-    """``optim_wrapper`` for ``dtype`` (``'fp32'`` or ``'bf16'``): bf16
-    swaps in the AMP wrapper with ``dtype='bfloat16'``."""
-    if dtype == 'fp32':
-        return optim_wrapper
-    if dtype != 'bf16':
-        raise ValueError(f'--dtype: expected fp32 or bf16, got {dtype!r}')
-    kind = optim_wrapper.get('type', 'OptimWrapper')
-    if kind not in AMP_WRAPPERS:
-        raise ValueError(f'--dtype bf16: no AMP counterpart of {kind}')
-    return dict(optim_wrapper, type=AMP_WRAPPERS[kind], dtype='bfloat16')
-
-
-def build_case(tasks, model: Optional[dict], arch: str, device: str,
-               optim_wrapper: Optional[dict] = None, dtype: str = 'fp32'):
-    """Model (the SegNet of ``arch`` with ``model`` overrides, see
-    :func:`method_cfg`) and optim wrapper of one case."""
-    f = ARCHS[arch]['filters']
-    cfg = dict(
-        type='MultiTaskModel', tasks=tasks,
-        backbone=dict(type='MTANSegNet', filters=f),
-        heads=dict(type='ConvHead', in_channels=f[0]))
-    cfg.update(copy.deepcopy(model or {}))
-    model = MODELS.build(cfg).to(device)
-    model.train()
-    ow_cfg = optim_wrapper or optim_wrapper_cfg(dict(type='EW'))
-    ow = build_optim_wrapper(model, with_dtype(copy.deepcopy(ow_cfg), dtype))
-    return model, ow
-
-
-def rss_now(field: str = 'VmRSS') -> int:
-    """Resident set size (``VmRSS``) or its peak (``VmHWM``) in bytes.
-
-    ``VmHWM`` belongs to the address space, so it starts afresh at
-    ``exec`` (unlike ``ru_maxrss``, which keeps the forked parent's peak).
-    """
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith(field):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def measure_memory(case: dict, args) -> float:
-    """Peak memory (MiB) of training steps beyond the built model.
-
-    GPU: ``max_memory_allocated`` in this process. CPU: a fresh
-    subprocess (the allocator keeps freed memory, so in-process peaks are
-    meaningless) reports ``ru_maxrss`` after two steps minus its resident
-    size right after building the model.
-    """
-    if args.device.startswith('cuda'):
-        model, ow = build_case(case['tasks'], case['model'], args.arch,
-                               args.device, case['ow'], args.dtype)
-        data = fake_packed_batch(case['tasks'], label_pattern(
-            case['tasks'], args.batch_size, case['setting']),
-            model.num_views, args.size)
-        time_steps(model, ow, data, 1, args.device)
-        torch.cuda.synchronize()
-        base = torch.cuda.memory_allocated()
-        torch.cuda.reset_peak_memory_stats()
-        time_steps(model, ow, data, 1, args.device)
-        return (torch.cuda.max_memory_allocated() - base) / 2**20
-    import subprocess
-    payload = json.dumps(dict(case, arch=args.arch, size=args.size,
-                              batch_size=args.batch_size))
-    out = subprocess.run(
-        [sys.executable, osp.abspath(__file__), '--memory-case', payload],
-        capture_output=True, text=True, check=True)
-    return float(out.stdout.strip().splitlines()[-1])
-
-
-def memory_case_main(payload: str) -> None:
-    """Child process of :func:`measure_memory` (CPU)."""
-    case = json.loads(payload)
-    init_default_scope('mtlpartial')
-    torch.manual_seed(0)
-    model, ow = build_case(case['tasks'], case['model'], case['arch'],
-                           'cpu', case['ow'])
-    data = fake_packed_batch(case['tasks'], label_pattern(
-        case['tasks'], case['batch_size'], case['setting']),
-        model.num_views, case['size'])
-    base = rss_now()
-    time_steps(model, ow, data, 2, 'cpu')
-    print((rss_now('VmHWM') - base) / 2**20)
-
-
-def time_steps(model, ow, data, iters: int, device: str) -> List[float]:
-    times = []
-    for _ in range(iters):
-        if device.startswith('cuda'):
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        model.train_step(data, ow)
-        if device.startswith('cuda'):
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t0)
-    return times
-
 
 def run_cases(cases: Dict[str, tuple], data_for, args) -> Dict[str, dict]:
     """Build every case, measure memory once each, then time interleaved
@@ -280,6 +128,10 @@ def write_json(args, mode: str, rows: List[dict], **settings) -> None:
 
 
 def sweep_k(args) -> None:
+    if args.variants:
+        from benchmark_variants import sweep_variants
+        write_json(args, 'sweep_k_variants', sweep_variants(args))
+        return
     h, w = args.size
     print(f'# K sweep: arch={args.arch}, {h}x{w}, batch {args.batch_size}, '
           f'device {args.device}, {args.dtype}, {args.setting}; median step '
@@ -311,35 +163,11 @@ def sweep_k(args) -> None:
     write_json(args, 'sweep_k', rows)
 
 
-def profile_step(model, ow, data, device: str) -> Dict[str, float]:
-    """Milliseconds per forward stage of one profiled training step, and
-    ``'backward+update'`` for the rest of the step."""
-    from torch.profiler import ProfilerActivity, profile
-    activities = [ProfilerActivity.CPU]
-    if device.startswith('cuda'):
-        activities.append(ProfilerActivity.CUDA)
-        torch.cuda.synchronize()
-    with profile(activities=activities) as prof:
-        t0 = time.perf_counter()
-        model.train_step(data, ow)
-        if device.startswith('cuda'):
-            torch.cuda.synchronize()
-        total = (time.perf_counter() - t0) * 1e3
-    attr = 'device_time_total' if device.startswith('cuda') else \
-        'cpu_time_total'
-    stages = {
-        e.key: getattr(e, attr) / 1e3
-        for e in prof.key_averages() if e.key.startswith('mtl.')
-    }
-    if device.startswith('cuda'):  # GPU time of the stages, wall total
-        stages['total (wall)'] = total
-    else:
-        stages['backward+update'] = total - sum(stages.values())
-        stages['total'] = total
-    return stages
-
-
 def profile_mode(args) -> None:
+    if args.variants:
+        from benchmark_variants import profile_variants
+        profile_variants(args)
+        return
     h, w = args.size
     print(f'# profile: arch={args.arch}, {h}x{w}, batch {args.batch_size}, '
           f'{args.setting}, {args.device}; one step after '
@@ -362,6 +190,14 @@ def profile_mode(args) -> None:
                 print(f'| {k} | {m} | {name} | {ms:.1f} | '
                       f'{100 * ms / total:.0f}% |', flush=True)
             print(f'| {k} | {m} | **step** | {total:.1f} | 100% |')
+            if args.profile_ops:
+                print('\n| K | method | op (self CPU time, one more step) '
+                      '| ms | calls | share |\n|---|---|---|---|---|---|')
+                for name, ms, calls, share in profile_ops(
+                        model, ow, data, args.profile_ops):
+                    print(f'| {k} | {m} | {name} | {ms:.1f} | {calls} | '
+                          f'{100 * share:.0f}% |')
+                print()
 
 
 def balancer_cfg(name: str) -> dict:
@@ -381,6 +217,11 @@ def balancers(args) -> None:
             BaseGradientBalancer
         names = [n for n in names
                  if issubclass(BALANCERS.get(n), BaseGradientBalancer)]
+    if args.variants:
+        from benchmark_variants import balancers_variants
+        write_json(args, 'balancers_variants',
+                   balancers_variants(args, names))
+        return
     cases = {'plain': (tasks, None, None)}
     for name in names:
         cases[name] = (tasks, None, optim_wrapper_cfg(
@@ -447,6 +288,14 @@ def parse_args():
     p.add_argument('--sweep-k', action='store_true')
     p.add_argument('--balancers', action='store_true')
     p.add_argument('--profile', action='store_true')
+    p.add_argument('--dist', type=int, default=0, metavar='N',
+                   help='N gloo processes against 1 (benchmark_dist.py)')
+    p.add_argument('--variants', nargs='+', metavar='NAME[@PATH][+K=V]',
+                   help='measure these code variants side by side, each '
+                   'case in its own process (benchmark_variants.py)')
+    p.add_argument('--profile-ops', type=int, default=0, metavar='N',
+                   help='--profile: also the N ops with the most self CPU '
+                   'time (forward and backward)')
     p.add_argument('--balancer-names', nargs='+')
     p.add_argument('--rep-grad', action='store_true')
     p.add_argument('--gradient-methods', action='store_true',
@@ -456,9 +305,10 @@ def parse_args():
     p.add_argument('--json', help='also write the rows to this JSON file')
     p.add_argument('--ks', nargs='+', type=int, default=[2, 3, 4, 5, 6, 7])
     p.add_argument('--methods', nargs='+', default=list(METHODS),
-                   choices=METHODS)
+                   choices=METHODS + LITE_METHODS)
     p.add_argument('--arch', default='small', choices=list(ARCHS))
-    p.add_argument('--size', nargs=2, type=int, default=[64, 80])
+    p.add_argument('--size', nargs=2, type=int, default=[64, 96],
+                   help='H W, divisible by the SegNet stride 32')
     p.add_argument('--batch-size', type=int, default=4)
     p.add_argument('--setting', default='onelabel',
                    choices=['onelabel', 'full'])
@@ -472,8 +322,17 @@ def parse_args():
                    help='skip the peak-memory measurement')
     p.add_argument('--memory-case', help=argparse.SUPPRESS)
     args = p.parse_args()
-    if 'supervised' not in args.methods:
+    if args.dist:
+        if args.dist < 2:
+            p.error('--dist N needs N >= 2 processes')
+        if args.device != 'cpu':
+            p.error('--dist runs gloo processes on the CPU: add --device cpu')
+        if '--methods' not in sys.argv:
+            args.methods = ['supervised']
+    elif 'supervised' not in args.methods:
         args.methods = ['supervised'] + args.methods
+    if args.variants and args.device != 'cpu':
+        p.error('--variants measures on the CPU: add --device cpu')
     if args.dtype == 'bf16' and not args.device.startswith('cuda'):
         p.error('--dtype bf16 needs --device cuda: mmengine\'s AMP optim '
                 'wrappers refuse to run on a CPU')
@@ -489,7 +348,10 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     init_default_scope('mtlpartial')
     torch.manual_seed(0)
-    if args.sweep_k:
+    if args.dist:
+        from benchmark_dist import dist_mode
+        write_json(args, 'dist', dist_mode(args), world=args.dist)
+    elif args.sweep_k:
         sweep_k(args)
     elif args.balancers:
         balancers(args)
@@ -498,8 +360,8 @@ def main() -> None:
     elif args.config:
         config_mode(args)
     else:
-        raise SystemExit('give a CONFIG, --sweep-k, --balancers or '
-                         '--profile')
+        raise SystemExit('give a CONFIG, --sweep-k, --balancers, '
+                         '--profile or --dist N')
 
 
 if __name__ == '__main__':

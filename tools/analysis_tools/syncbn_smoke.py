@@ -11,9 +11,11 @@ checkpoints, and prints one JSON line (prefixed ``SYNCBN_RESULT``) with the
 count, the backend and the last loss. It exits non-zero when no BatchNorm
 was converted or the loss is not finite.
 
-torch's ``SyncBatchNorm`` trains on CUDA tensors only. Without CUDA the
-process group is gloo, the conversion is still checked, and the modules
-are reverted to BatchNorm before the step (reported as ``reverted``).
+torch's ``SyncBatchNorm`` trains on CUDA tensors only, and torch DDP
+refuses it in a CPU module. Without CUDA the process group is gloo, the
+conversion is checked on a converted copy of the model (mmengine's
+``convert_sync_batchnorm``, as the runner calls it) and the step trains
+plain BatchNorm (reported as ``reverted``).
 In a group of one process the module falls back to plain batch norm, so
 on CUDA the script also runs torch's synchronising autograd function
 itself (statistics all-gathered over the group) on a small batch and
@@ -28,6 +30,7 @@ Example (what ``tools/analysis_tools/gpu_check.py`` runs)::
         train_dataloader.dataset.partial_labels=onelabel
 """
 import argparse
+import copy
 import json
 import math
 import os
@@ -41,7 +44,8 @@ if REPO_ROOT not in sys.path:
 
 import torch  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.model import revert_sync_batchnorm  # noqa: E402
+from mmengine.model import convert_sync_batchnorm  # noqa: E402
+from mmengine.model import is_model_wrapper  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mtlpartial  # noqa: E402,F401
@@ -111,7 +115,8 @@ def main() -> None:
         cfg.merge_from_dict(args.cfg_options)
     cfg.work_dir = args.work_dir
     cfg.launcher = 'pytorch'
-    cfg.sync_bn = 'torch'
+    # torch DDP refuses SyncBatchNorm in a CPU module
+    cfg.sync_bn = 'torch' if cuda else None
     cfg.env_cfg.dist_cfg = dict(backend='nccl' if cuda else 'gloo')
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=args.iters)
     cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
@@ -121,12 +126,14 @@ def main() -> None:
     cfg.default_hooks.checkpoint = None  # a smoke test: nothing to keep
     init_cpu_distributed('pytorch')
     runner = Runner.from_cfg(cfg)
-    sync, plain = count_batchnorms(runner.model)
+    model = runner.model
+    if not cuda:
+        model = convert_sync_batchnorm(copy.deepcopy(
+            model.module if is_model_wrapper(model) else model), 'torch')
+    sync, plain = count_batchnorms(model)
     if sync == 0:
         raise SystemExit(f'{args.config}: sync_bn=torch converted no '
                          f'BatchNorm ({plain} left unconverted)')
-    if not cuda:
-        revert_sync_batchnorm(runner.model)
     runner.train()
     kernel_diff = kernel_error = None
     if cuda:

@@ -1,5 +1,4 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
-from .multitask_distributed import (MultiTaskDistributedWrapper,
-                                    broadcast_module_state)
+from .multitask_distributed import MultiTaskDistributedWrapper
 
-__all__ = ['MultiTaskDistributedWrapper', 'broadcast_module_state']
+__all__ = ['MultiTaskDistributedWrapper']

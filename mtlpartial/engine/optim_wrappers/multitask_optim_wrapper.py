@@ -44,16 +44,31 @@ One step (``balancer.input``):
   representation with the combined representation gradient).
 * Tasks with ``task_active`` False sit out (their rows are dropped).
 
-Distributed (losses normalised by *global* counts, gradients summed with
-``mmengine.dist``): loss values given to balancers are all-reduced; in
-parameter mode ``J`` (and the regularizer row) is all-reduced before
-balancing; in rep mode only the K×K Gramian is (the global representation
-is the concatenation of the ranks' ones, so ``Σ_r J_r J_rᵀ`` is its
-Gramian) and each rank applies the weights to its own rows: exact for
-Gramian methods, per rank for the Jacobian methods. Other gradients are
-all-reduced (SUM) right before the optimizer step, so gradient
-accumulation stays exact. Balancer parameters are updated identically on
-every rank and are never all-reduced.
+Distributed (losses normalised by *global* counts, so the global-batch
+gradient is the sum of the ranks' gradients; docs/design.md):
+
+* loss weightings under torch DDP (:class:`MultiTaskDistributedWrapper`,
+  ``update_multitask(losses, data_parallel=True)``): the backward of
+  ``world_size · (Σ_k w_k L_k + Σ reg)`` runs through DDP's reducer, whose
+  bucketed all-reduce overlaps the backward and *averages*, which gives
+  exactly the sum. A rank whose losses have no graph (no labelled pair, no
+  regularizer term) back-propagates a zero through the shared
+  representation so that it still joins the reduction.
+* gradient methods run their forward under DDP's ``no_sync``
+  (:meth:`optim_context`): in parameter mode ``J`` (and the regularizer
+  row) is summed in place before balancing; in rep mode only the K×K
+  Gramian is (the global representation is the concatenation of the ranks'
+  ones, so ``Σ_r J_r J_rᵀ`` is its Gramian) and each rank applies the
+  weights to its own rows: exact for Gramian methods, per rank for the
+  Jacobian methods. The other gradients are summed in buckets,
+  asynchronously, while the shared update is computed (:mod:`.grad_sync`).
+* a model that is not DDP-wrapped (the wrapper used directly in a process
+  group): every gradient is summed by :mod:`.grad_sync` before the step.
+
+Loss values given to balancers are all-reduced. Summing happens on the
+micro-batch that updates, so gradient accumulation stays exact (DDP's
+``no_sync`` on the inner ones). Balancer parameters are updated identically
+on every rank and are never all-reduced.
 
 Gradient accumulation: ``_inner_count`` grows by one per call; the
 combined update is computed per micro-batch on unscaled gradients and then
@@ -64,10 +79,12 @@ AMP: task losses are multiplied by the loss scale before the VJP and ``J``
 is unscaled before balancing; everything written to ``.grad`` is scaled,
 so ``AmpOptimWrapper.step`` unscales and skips non-finite steps as usual.
 """
-from typing import Dict, List, Optional, Sequence
+from contextlib import ExitStack, contextmanager
+from typing import Dict, Iterator, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
+from mmengine.dist import get_world_size
 from mmengine.logging import MessageHub
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
 from torch import Tensor
@@ -76,7 +93,8 @@ from mtlpartial.engine.balancers import BalancerInput, BaseBalancer
 from mtlpartial.registry import OPTIM_WRAPPERS
 from mtlpartial.structures import MultiTaskLosses
 from .gradient_update import GradientUpdateMixin
-from .step_inputs import StepInputs, all_reduce_grads, sum_across_ranks
+from .grad_sync import AsyncSum, sum_across_ranks, sum_grads_async
+from .step_inputs import StepInputs
 
 CONSTRUCTOR_HINT = ("build it with constructor='MultiTaskOptimWrapperConstru"
                     "ctor' in the optim_wrapper config (it builds the "
@@ -160,11 +178,36 @@ class MultiTaskOptimWrapperMixin(GradientUpdateMixin):
                         'does)')
 
     # ----------------------------------------------------------- the step
-    def update_multitask(self, losses: MultiTaskLosses) -> Dict[str, Tensor]:
+    @property
+    def needs_task_gradients(self) -> bool:
+        """Whether the balancer combines per-task gradients (GRAMIAN or
+        JACOBIAN input) rather than weighting the losses."""
+        return self.balancer.input is not BalancerInput.LOSSES
+
+    @contextmanager
+    def optim_context(self, model: nn.Module) -> Iterator[None]:
+        """mmengine's context of the forward, plus DDP's ``no_sync`` for
+        the gradient methods: they need per-task gradients before anything
+        is summed, which DDP's reducer cannot give, and sum them
+        themselves (:mod:`.grad_sync`)."""
+        with ExitStack() as stack:
+            if self.needs_task_gradients and hasattr(model, 'no_sync'):
+                stack.enter_context(model.no_sync())
+            stack.enter_context(super().optim_context(model))
+            yield
+
+    def update_multitask(self, losses: MultiTaskLosses,
+                         data_parallel: bool = False) -> Dict[str, Tensor]:
         """Balance the task losses of one iteration and update.
 
         Args:
             losses (MultiTaskLosses): the model's forward result.
+            data_parallel (bool): the forward ran through torch DDP
+                (``MultiTaskDistributedWrapper``) inside
+                :meth:`optim_context`: a loss weighting then leaves the
+                gradient sum to DDP's reducer. Defaults to False (every
+                gradient is summed here, as a model without a DDP wrapper
+                needs).
 
         Returns:
             dict: ``weight_<task>`` of the active tasks when the balancer
@@ -180,17 +223,19 @@ class MultiTaskOptimWrapperMixin(GradientUpdateMixin):
                 f'{self.balancer.num_tasks} tasks, the losses have '
                 f'{len(losses.task_names)} {losses.task_names}')
         step = self._step_inputs(losses)
-        if self.balancer.input is BalancerInput.LOSSES:
-            weights = self._weighting_update(step)
-            sync = self.model_params()
+        # ``should_sync`` before the count grows: this micro-batch updates
+        updates = self.should_sync()
+        pending: List[AsyncSum] = []
+        if not self.needs_task_gradients:
+            weights = self._weighting_update(step, data_parallel, updates)
+            if updates and not data_parallel:
+                pending.append(sum_grads_async(self.model_params()))
         else:
-            weights = self._gradient_update(step)
-            shared = {id(p) for p in self.shared_params}
-            sync = [p for p in self.model_params()
-                    if self.rep_grad or id(p) not in shared]
+            weights = self._gradient_update(step, updates, pending)
+        for sums in pending:
+            sums.wait()
         self._inner_count += 1
         if self.should_update():
-            all_reduce_grads(sync)
             self.step()
             self.zero_grad()
             self.balancer.after_step()
@@ -241,14 +286,49 @@ class MultiTaskOptimWrapperMixin(GradientUpdateMixin):
             (own * step.factor).backward()
 
     # ------------------------------------------------- loss weightings
-    def _weighting_update(self, step: StepInputs) -> Tensor:
+    def _weighting_update(self, step: StepInputs, data_parallel: bool,
+                          updates: bool) -> Tensor:
+        """One backward of ``Σ_k w_k L_k + Σ reg``; under DDP scaled by the
+        world size (DDP's reducer averages)."""
         weights = self.balancer.weights(
             None, step.values, step.tasks, epoch=step.epoch)
         total = step.weighted_sum(weights)
+        factor = step.factor
+        if data_parallel:
+            factor *= get_world_size()
+            if updates:
+                total = self._with_representation(total, step)
         if total is not None:
-            (total * step.factor).backward()
+            (total * factor).backward()
         self._backward_balancer(step, None)
         return weights
+
+    @staticmethod
+    def _with_representation(total: Optional[Tensor],
+                             step: StepInputs) -> Tensor:
+        """``total + 0 · Σ shared representation``.
+
+        DDP's reducer (``find_unused_parameters``) expects a gradient for
+        every parameter reachable from the forward's outputs, the shared
+        representation included, and waits for every rank's backward. On
+        a rank where the losses do not reach the whole representation (no
+        labelled pair, or only a regularizer on an earlier feature) the
+        zero term gives the shared parameters their (zero) gradient.
+        """
+        rep = [t for t in step.losses.shared_representation
+               if t.requires_grad]
+        if not rep:
+            if total is None:
+                raise RuntimeError(
+                    'MultiTaskOptimWrapper under DDP: this rank has no '
+                    'labelled (image, task) pair, no regularizer term with '
+                    'a graph and no shared representation with a graph, so '
+                    'it cannot join the gradient reduction of the other '
+                    'ranks; use a larger per-rank batch or '
+                    'TaskBalancedSampler')
+            return total
+        zero = sum(t.sum() for t in rep) * 0.0
+        return zero if total is None else total + zero
 
 
 @OPTIM_WRAPPERS.register_module()

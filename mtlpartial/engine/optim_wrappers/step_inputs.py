@@ -1,13 +1,10 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
-"""What one ``MultiTaskOptimWrapper`` step works on, and its collectives
-(``mmengine.dist``, SUM: losses are normalised by global counts, so the
-global-batch gradient is the sum of the ranks' gradients)."""
+"""What one ``MultiTaskOptimWrapper`` step works on (its collectives are in
+:mod:`.grad_sync`)."""
 from dataclasses import dataclass
-from typing import List, Optional, Sequence
+from typing import List, Optional
 
 import torch
-import torch.nn as nn
-from mmengine.dist import all_reduce, all_reduce_params, get_world_size
 from torch import Tensor
 
 from mtlpartial.structures import MultiTaskLosses
@@ -52,20 +49,3 @@ class StepInputs:
         if with_reg and self.reg is not None and self.reg.requires_grad:
             terms.append(self.reg)
         return sum(terms) if terms else None
-
-
-def sum_across_ranks(tensor: Tensor) -> Tensor:
-    """All-reduce (SUM) in place; a no-op on one rank."""
-    all_reduce(tensor, op='sum')
-    return tensor
-
-
-def all_reduce_grads(params: Sequence[nn.Parameter]) -> None:
-    """Sum ``.grad`` across ranks (coalesced); a missing grad counts as
-    zeros, so that every rank issues the same collective."""
-    if get_world_size() == 1 or not params:
-        return
-    for p in params:
-        if p.grad is None:
-            p.grad = torch.zeros_like(p)
-    all_reduce_params([p.grad for p in params], op='sum')

@@ -191,6 +191,11 @@ class JTR(BaseRegularizer):
             ``Ŷ`` (and of ``Ŷ2``'s reconstruction target) independently,
             as the official code; False shares one sample per view and
             task (fix 4). Defaults to True.
+        views (int): 3 (official: ``d1`` on view 1, ``d2`` and ``L_rec`` on
+            view 2) or 2, the *lite* setting: ``d2`` and ``L_rec`` also on
+            view 1, so the MTL network runs on two views instead of three
+            (a third less backbone work; one crop pair less of
+            augmentation, not the paper's protocol). Defaults to 3.
         name (str), loss_weight (float), init_cfg, warmup_iters (int),
             rampup_epochs (float), rampup_iters (int): see BaseRegularizer.
     """
@@ -207,8 +212,13 @@ class JTR(BaseRegularizer):
                  norm: str = 'instance',
                  tau: float = 1.0,
                  independent_gumbel: bool = True,
+                 views: int = 3,
                  **kwargs) -> None:
         super().__init__(**kwargs)
+        if views not in (2, 3):
+            raise ValueError(f'JTR.views must be 3 (official) or 2 (lite: '
+                             f'one view for d1, d2 and L_rec), got {views!r}')
+        self.num_views = int(views)
         self.dist_weight = float(dist_weight)
         self.recon_dist_weight = float(recon_dist_weight)
         self.recon_weight = float(recon_weight)
@@ -314,7 +324,7 @@ class JTR(BaseRegularizer):
             if ctx.diagnostics else {}
 
         y2, y_hat2, hat_target2, mask2 = self.build_inputs(
-            ctx, 2, soft_hat=True)
+            ctx, self.num_views - 1, soft_hat=True)
         z2, r2 = self.ae(torch.cat([y2, y_hat2]).detach())
         d2 = cosine_distance_map(z2[:b], z2[b:])
         rec = self.recon(ctx, r2[:b], y2, mask2) + \

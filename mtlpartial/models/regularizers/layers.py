@@ -16,7 +16,7 @@ the model leaves them alone.
 """
 from typing import Sequence
 
-from ..layers import ConvNormAct
+from .fused_norm import ConvNormReLU
 
 #: ``norm`` values and the mmcv ``norm_cfg`` each stands for.
 NORM_CFGS = dict(instance=dict(type='IN', affine=True), batch=dict(type='BN'))
@@ -34,10 +34,11 @@ def norm_cfg(kind: str) -> dict:
     return dict(NORM_CFGS[kind])
 
 
-def conv_norm_relu(c_in: int, c_out: int, norm: str) -> ConvNormAct:
-    """Conv3x3 (bias, as the official networks) → norm → ReLU."""
-    return ConvNormAct(c_in, c_out, 3, padding=1, bias=True,
-                       norm_cfg=norm_cfg(norm))
+def conv_norm_relu(c_in: int, c_out: int, norm: str) -> ConvNormReLU:
+    """Conv3x3 (bias, as the official networks) → norm → ReLU (instance
+    norm and ReLU fused, :mod:`.fused_norm`)."""
+    return ConvNormReLU(c_in, c_out, 3, padding=1, bias=True,
+                        norm_cfg=norm_cfg(norm))
 
 
 def check_stages(channels: Sequence[int], convs: Sequence[int],

@@ -11,6 +11,7 @@ from mmcv.cnn import build_norm_layer
 from mmengine.model import initialize
 from torch import Tensor
 
+from .fused_norm import instance_norm_affine_relu
 from .layers import XAVIER_INIT, check_stages, conv_norm_relu, norm_cfg
 
 
@@ -20,7 +21,10 @@ class FiLMConv(nn.Module):
     ``film_gamma``/``film_beta`` are ``(num_codes, planes)`` tables (init
     ones/zeros) indexed per item, so items with different task-pair codes
     share one batched pass. Their names contain ``film`` so that a
-    paramwise lr (``custom_keys={'film': ...}``) can target them.
+    paramwise lr (``custom_keys={'film': ...}``) can target them. With
+    instance norm, the norm's affine map and FiLM's are one per-item
+    affine map, applied with the ReLU in one fused step
+    (:func:`.fused_norm.instance_norm_affine_relu`).
     """
 
     def __init__(self, c_in: int, c_out: int, num_codes: int,
@@ -32,8 +36,17 @@ class FiLMConv(nn.Module):
         self.film_beta = nn.Parameter(torch.zeros(num_codes, c_out))
 
     def forward(self, x: Tensor, codes: Tensor) -> Tensor:
-        x = self.norm(self.conv(x))
-        gamma = self.film_gamma[codes][:, :, None, None]
+        x = self.conv(x)
+        gamma = self.film_gamma[codes]
+        norm = self.norm
+        if isinstance(norm, nn.InstanceNorm2d):
+            # (x̂ w + b) γ + β = x̂ (w γ) + (b γ + β)
+            return instance_norm_affine_relu(
+                x, norm.weight * gamma,
+                torch.addcmul(self.film_beta[codes], norm.bias, gamma),
+                norm.eps)
+        x = norm(x)
+        gamma = gamma[:, :, None, None]
         beta = self.film_beta[codes][:, :, None, None]
         return F.relu(x * gamma + beta)
 

@@ -174,3 +174,33 @@ def test_depth_stats_from_spec_and_bad_kind():
     tasks['depth'].kind = 'other'
     with pytest.raises(ValueError, match='unsupported kind'):
         build(tasks)
+
+
+def test_lite_views_use_view_one_for_every_term(no_gumbel_noise):
+    """``views=2`` (lite) computes d2 and L_rec on view 1: the losses of a
+    three-view run whose view 2 repeats view 1."""
+    import dataclasses
+
+    from mtlpartial.structures import MultiTaskBatch
+    tasks = make_tasks(('semseg', 'depth', 'normal'))
+    labelled = [[1, 0, 0], [0, 1, 1], [1, 1, 1]]
+    ctx2 = make_ctx(tasks, labelled, num_views=2)
+    b = ctx2.batch
+    batch3 = MultiTaskBatch(b.samples, b.task_names, b.labelled,
+                            b.targets + [b.targets[1]])
+    ctx3 = dataclasses.replace(
+        ctx2, batch=batch3, preds=ctx2.preds + [ctx2.preds[1]],
+        feats=ctx2.feats + [ctx2.feats[1]],
+        head_inputs=ctx2.head_inputs + [ctx2.head_inputs[1]],
+        images=None if ctx2.images is None else
+        ctx2.images + [ctx2.images[1]])
+    torch.manual_seed(0)
+    lite = build(tasks, views=2)
+    full = build(tasks)
+    full.load_state_dict(lite.state_dict())
+    assert (lite.num_views, full.num_views) == (2, 3)
+    out2, out3 = lite(ctx2), full(ctx3)
+    for key in ('loss_d1', 'loss_d2', 'loss_recon'):
+        torch.testing.assert_close(out2[key], out3[key])
+    with pytest.raises(ValueError, match='views must be 3'):
+        build(tasks, views=1)
