@@ -25,6 +25,7 @@ second ``mtlpartial`` child of one parent would shadow the first during
 """
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
+from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import INFERENCERS as MMENGINE_INFERENCERS
 from mmengine.registry import LOOPS as MMENGINE_LOOPS
@@ -47,7 +48,7 @@ from mmengine.registry import Registry
 __all__ = [
     'RUNNERS', 'LOOPS', 'HOOKS', 'OPTIMIZERS', 'OPTIM_WRAPPERS',
     'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS', 'DATASETS',
-    'DATA_SAMPLERS', 'TRANSFORMS', 'MODELS', 'MODEL_WRAPPERS',
+    'DATA_SAMPLERS', 'FUNCTIONS', 'TRANSFORMS', 'MODELS', 'MODEL_WRAPPERS',
     'WEIGHT_INITIALIZERS', 'METRICS', 'VISUALIZERS', 'VISBACKENDS',
     'INFERENCERS', 'TASKS', 'PARTIAL_LABELS', 'BALANCERS'
 ]
@@ -82,6 +83,9 @@ BALANCERS = _root('task balancer', 'mtlpartial.engine.balancers')
 DATASETS = _child(MMENGINE_DATASETS, 'mtlpartial.datasets')
 DATA_SAMPLERS = _child(MMENGINE_DATA_SAMPLERS, 'mtlpartial.datasets.samplers')
 TRANSFORMS = _child(MMENGINE_TRANSFORMS, 'mtlpartial.datasets.transforms')
+# collate / worker-init functions (mmengine's Runner and BaseInferencer look
+# them up in the default scope)
+FUNCTIONS = _child(MMENGINE_FUNCTIONS, 'mtlpartial.datasets')
 PARTIAL_LABELS = _root('partial-label setting',
                        'mtlpartial.datasets.partial_labels')
 TASKS = _root('task spec', 'mtlpartial.tasks')
