@@ -77,16 +77,28 @@ class RegularizerDiagnosticsHook(Hook):
             if self._low[name] >= self.patience and \
                     not self._warned.get(name, False):
                 self._warned[name] = True
-                ratio = outputs.get(f'{name}.grad_ratio')
-                carries = '' if ratio is None else (
-                    f'; its gradient on the shared parameters is '
-                    f'{float(ratio):.3g}x the supervised one')
                 print_log(
                     f'regularizer "{name}": joint space collapsed at '
                     f'iteration {runner.iter + 1}: same-image minus '
                     f'cross-image cosine {gap:.4g} < {self.threshold} for '
-                    f'{self._low[name]} consecutive diagnostics{carries}. '
-                    'It can neither help nor hurt now; consider the '
-                    'official absolute learning rate of its network, '
-                    'warmup_iters or rampup_epochs (docs/results.md).',
+                    f'{self._low[name]} consecutive diagnostics. '
+                    + self.consequence(outputs.get(f'{name}.grad_ratio')) +
+                    ' Consider the official absolute learning rate of its '
+                    'network, warmup_iters or rampup_epochs '
+                    '(docs/results.md).',
                     logger='current', level=logging.WARNING)
+
+    @staticmethod
+    def consequence(ratio) -> str:
+        """What a collapsed space means, given the regularizer's gradient
+        norm on the shared parameters over the supervised one."""
+        if ratio is None:
+            return ''
+        ratio = float(ratio)
+        if ratio < 0.05:
+            return (f'Its gradient on the shared parameters is {ratio:.3g}x '
+                    'the supervised one (0 during warmup_iters, by design): '
+                    'it can neither help nor hurt now.')
+        return (f'Its gradient on the shared parameters is still {ratio:.3g}x '
+                'the supervised one: it pulls the shared features towards a '
+                'space that does not tell images apart.')

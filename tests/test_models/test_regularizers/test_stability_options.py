@@ -187,10 +187,22 @@ def test_collapse_warning(monkeypatch, tmp_path):
             'jtr.grad_ratio': torch.tensor(0.02), 'loss': torch.tensor(1.)})
     assert len(messages) == 2  # once per collapse episode
     assert 'regularizer "jtr"' in messages[0] and '0.02' in messages[0]
+    assert 'neither help nor hurt' in messages[0]
     lines = (tmp_path / 'diagnostics.jsonl').read_text().splitlines()
     assert len(lines) == 7
     assert json.loads(lines[1]) == pytest.approx(
         {'iter': 11, 'jtr.cos_gap': 0.001, 'jtr.grad_ratio': 0.02})
+
+
+def test_collapse_warning_says_what_a_live_gradient_means():
+    """A collapsed space whose gradient still reaches the network is not
+    harmless (MTPSL on the synthetic protocol: gap ~0 from the first
+    iterations, gradient 0.1-0.4x the supervised one after the warm-up)."""
+    hook_cls = HOOKS.get('RegularizerDiagnosticsHook')
+    assert 'neither help nor hurt' in hook_cls.consequence(0.0)
+    live = hook_cls.consequence(0.3)
+    assert '0.3x' in live and 'neither' not in live
+    assert hook_cls.consequence(None) == ''
 
 
 @pytest.mark.parametrize('reg', NETWORK_REGS, ids=lambda r: r['type'])
