@@ -67,6 +67,17 @@ def test_paired_statistics(runs):
     assert list(results_page.paired_deltas(runs, 'onelabel', 'mtpsl')) == [0]
 
 
+def test_gap_share_is_paired_by_seed(runs):
+    """mtpsl has seed 0 only: its share is over the gap of seed 0, not
+    over the mean gap of all seeds."""
+    deltas = results_page.paired_deltas(runs, 'onelabel', 'mtpsl')
+    gaps = results_page.paired_deltas(runs, 'onelabel', 'full')
+    share = results_page.gap_share(runs, 'onelabel', deltas)
+    assert share == pytest.approx(deltas[0] / gaps[0] * 100)
+    assert gaps[0] != pytest.approx(np.mean(list(gaps.values())))
+    assert math.isnan(results_page.gap_share(runs, 'random', deltas))
+
+
 def test_page(runs, tmp_path):
     out = tmp_path / 'results.md'
     out.write_text('old table\n' + results_page.NOTES_MARKER +
