@@ -5,9 +5,9 @@ _base_ = ['./jtr_segnet-small_1xb8-demo_synthetic_onelabel.py']
 train_dataloader = dict(sampler=dict(
     _delete_=True, type='TaskBalancedSampler', shuffle=True,
     batch_size={{_base_.train_dataloader.batch_size}}))
-# mid-epoch resume (the sampler's order) and the batch-composition log
-custom_hooks = [
-    dict(type='RNGStateHook'), dict(type='SaveLabelMaskHook'),
+# the inherited hooks plus mid-epoch resume (the sampler's order) and the
+# batch-composition log
+custom_hooks = _base_.custom_hooks + [
     dict(type='MidEpochResumeHook'),
     dict(type='BatchCompositionHook', interval=20)
 ]

@@ -28,6 +28,8 @@ LONG_NAME = re.compile(
     r'_(?P<dataset>[a-z0-9]+(-[a-z]+)*)(-(?P<crop>\d+x\d+))?'
     r'_(?P<setting>full|onelabel|random)\.py$')
 LONG = [p for p in ALL if LONG_NAME.match(osp.basename(p))]
+DEFAULT_HOOKS = [h['type'] for h in Config.fromfile(osp.join(
+    ROOT, 'configs', '_base_', 'default_runtime.py')).custom_hooks]
 SHORT = [p for p in ALL if p not in LONG]
 
 
@@ -79,6 +81,11 @@ def test_config_builds(path):
     if name['schedule'] != 'demo':
         assert int(name['schedule'][:-1]) == cfg.train_cfg.max_epochs
     assert cfg.default_scope == 'mtlpartial'
+    # a config that sets custom_hooks keeps the default runtime's (mmengine
+    # replaces lists: a copied list silently lost RegularizerDiagnosticsHook)
+    hooks = [h['type'] for h in cfg.get('custom_hooks', [])]
+    missing = [h for h in DEFAULT_HOOKS if h not in hooks]
+    assert not missing, f'{path}: custom_hooks drop {missing}'
     init_default_scope('mtlpartial')
     ds = cfg.train_dataloader.dataset
     assert ds.type in DATASETS
