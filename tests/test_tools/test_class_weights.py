@@ -1,0 +1,56 @@
+# Copyright (c) mtlpartial contributors. All rights reserved.
+import importlib.util
+import os.path as osp
+
+import numpy as np
+import pytest
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TOOL = osp.join(REPO, 'tools', 'misc', 'class_weights.py')
+
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location('class_weights', TOOL)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_median_frequency_by_hand():
+    tool = load_tool()
+    # image 1: 3 px of class 0, 1 px of class 1; image 2: 4 px of class 0;
+    # one ignored pixel that counts nowhere
+    maps = [np.array([[0, 0], [0, 1]]), np.array([[0, 0], [0, 255], [0, 0]])]
+    class_pixels, present = tool.count_pixels(maps, num_classes=2)
+    assert class_pixels.tolist() == [8, 1]
+    assert present.tolist() == [9, 4]  # class 1 appears in image 1 only
+    freq = np.array([8 / 9, 1 / 4])
+    expected = np.median(freq) / freq
+    assert np.allclose(tool.median_frequency_weights(class_pixels, present),
+                       expected)
+
+
+def test_missing_class_and_bad_label_are_errors():
+    tool = load_tool()
+    with pytest.raises(ValueError, match=r'classes \[1\] never appear'):
+        tool.median_frequency_weights([5, 0], [5, 5])
+    with pytest.raises(ValueError, match='label values must be in'):
+        tool.count_pixels([np.array([[0, 3]])], num_classes=2)
+
+
+def test_tool_counts_only_labelled_images(tmp_path, capsys):
+    tool = load_tool()
+    base = osp.join(REPO, 'configs', 'supervised',
+                    'supervised_segnet-small_1xb8-demo_synthetic_onelabel.py')
+    cfg = tmp_path / 'tiny.py'
+    cfg.write_text(f"_base_ = ['{base}']\n"
+                   'train_dataloader = dict(dataset=dict(num_images=12))\n')
+    every = tool.main([str(cfg), '--every-label'])
+    assert 'class_weight=(' in capsys.readouterr().out
+    onelabel = tool.main([str(cfg)])
+    assert every.shape == onelabel.shape == (6, )
+    # onelabel keeps the segmentation of about a third of the images, so
+    # its frequencies (and weights) differ from those of every image
+    assert not np.allclose(every, onelabel)
+    with pytest.raises(KeyError, match='task "edge" not in'):
+        tool.main([str(cfg), '--task', 'edge'])
