@@ -1,6 +1,6 @@
 # The embedded procedural scene set (no files, deterministic from its seed):
 # the project's CPU proxy for NYUv2 and its benchmark protocol (see
-# docs/synthetic.md, "The benchmark protocol": 150 training scenes, so that
+# docs/synthetic.md, "The benchmark protocol": 50 training scenes, so that
 # partial labels are the limit; colour is an informative but overlapping
 # cue; 64x96 so that the SegNet's stride 32 divides the input).
 dataset_type = 'SyntheticSceneDataset'
@@ -12,8 +12,9 @@ tasks = [
         type='SemSegTask',
         num_classes=6,
         class_names=('floor', 'wall', 'sphere', 'box', 'cylinder', 'panel'),
-        # median-frequency balancing, measured on the 150 training scenes
-        # (docs/synthetic.md): floor and wall are 71% of the pixels
+        # median-frequency balancing (tools/misc/class_weights.py), the
+        # generator's class frequencies estimated on the first 150 training
+        # scenes (docs/synthetic.md): floor and wall are 71% of the pixels
         class_weight=(0.388, 0.337, 1.013, 0.999, 1.397, 1.001)),
     # CDF statistics of valid depth (tools/misc/depth_stats.py)
     dict(name='depth', type='DepthTask', stats=(3.87, 1.62)),
@@ -48,7 +49,7 @@ train_pipeline_3views = [
     dict(type='PackMultiTaskInputs')
 ]
 test_pipeline = [dict(type='PackMultiTaskInputs')]
-# splits: train 150 scenes; validation (curves, any tuning) 300 scenes of
+# splits: train 50 scenes; validation (curves, any tuning) 300 scenes of
 # the 'val' split; test (reported metrics) 500 scenes of the 'test' split
 train_dataloader = dict(
     batch_size=8,
@@ -58,7 +59,7 @@ train_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         tasks=tasks,
-        num_images=150,
+        num_images=50,
         split='train',
         partial_labels=partial_labels,
         pipeline=train_pipeline,
