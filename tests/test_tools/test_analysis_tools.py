@@ -1,7 +1,6 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
 """The analysis tools on the work dir of a real (tiny) training run."""
 import glob
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -13,6 +12,7 @@ import numpy as np
 import pytest
 
 from tests.utils.tiny_runs import TINY_CLI_OPTIONS
+from tests.utils.tool_modules import load_tool as load_tool_file
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOLS = osp.join(REPO, 'tools', 'analysis_tools')
@@ -21,11 +21,7 @@ PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
 
 
 def load_tool(name: str):
-    spec = importlib.util.spec_from_file_location(
-        f'analysis_{name}', osp.join(TOOLS, f'{name}.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_tool_file(osp.join(TOOLS, f'{name}.py'), f'analysis_{name}')
 
 
 @pytest.fixture(scope='module')

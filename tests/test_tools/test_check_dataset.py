@@ -1,5 +1,4 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
-import importlib.util
 import os
 import os.path as osp
 import subprocess
@@ -7,6 +6,7 @@ import sys
 
 import numpy as np
 
+from tests.utils.tool_modules import load_tool as _load
 from tests.utils.fake_datasets import (write_fake_cityscapes,
                                        write_fake_nyuv2, write_fake_pascal)
 
@@ -15,10 +15,7 @@ TOOL = osp.join(REPO, 'tools', 'misc', 'check_dataset.py')
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location('check_dataset', TOOL)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return _load('tools/misc/check_dataset.py')
 
 
 def test_check_dataset_clean(tmp_path, capsys):

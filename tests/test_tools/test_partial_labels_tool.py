@@ -1,5 +1,4 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
-import importlib.util
 import json
 import os.path as osp
 import subprocess
@@ -8,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+from tests.utils.tool_modules import load_tool
 from mtlpartial.datasets.partial_labels import (OneLabel, Ratio, load_mask,
                                                 mask_summary)
 
@@ -26,11 +26,7 @@ def official(name):
 
 @pytest.fixture(scope='module')
 def tool():
-    spec = importlib.util.spec_from_file_location('partial_labels_tool',
-                                                  TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool(TOOL, 'partial_labels_tool')
 
 
 def summary_json(tool, capsys, path):

@@ -1,18 +1,11 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
 """tools/misc/resolved_configs.py: dumps and compares resolved configs."""
-import importlib.util
-import os.path as osp
 
-from tests.utils.tiny_runs import ROOT
+from tests.utils.tool_modules import load_tool as _load
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'resolved_configs', osp.join(ROOT, 'tools', 'misc',
-                                     'resolved_configs.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _load('tools/misc/resolved_configs.py')
 
 
 def write_tree(root, child):
