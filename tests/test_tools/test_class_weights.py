@@ -1,19 +1,15 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
-import importlib.util
 import os.path as osp
 
 import numpy as np
 import pytest
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TOOL = osp.join(REPO, 'tools', 'misc', 'class_weights.py')
+from tests.utils.tiny_runs import ROOT as REPO
+from tests.utils.tool_modules import load_tool as _load
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location('class_weights', TOOL)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return _load('tools/misc/class_weights.py')
 
 
 def test_median_frequency_by_hand():
@@ -54,3 +50,5 @@ def test_tool_counts_only_labelled_images(tmp_path, capsys):
     assert not np.allclose(every, onelabel)
     with pytest.raises(KeyError, match='task "edge" not in'):
         tool.main([str(cfg), '--task', 'edge'])
+    with pytest.raises(TypeError, match='task "depth" is a DepthTask'):
+        tool.main([str(cfg), '--task', 'depth'])

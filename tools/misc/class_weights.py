@@ -92,6 +92,10 @@ def main(argv: Optional[List[str]] = None) -> np.ndarray:
         raise KeyError(f'{args.config}: task "{args.task}" not in the '
                        f'dataset tasks {dataset.task_names}')
     spec = dataset.task_specs[args.task]
+    if not hasattr(spec, 'num_classes'):
+        raise TypeError(f'{args.config}: task "{args.task}" is a '
+                        f'{type(spec).__name__}; class weights need a '
+                        'segmentation task (SemSegTask)')
     maps = (sample['gt_maps'][args.task]
             for sample in (dataset[i] for i in range(len(dataset)))
             if args.task in sample['gt_maps'])
