@@ -1,0 +1,95 @@
+# Copyright (c) mtlpartial contributors. All rights reserved.
+"""tools/analysis_tools/joint_space_probe.py: the probe on a tiny MTPSL
+model, and the command on the synthetic MTPSL config."""
+import json
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.registry import init_default_scope
+
+from mtlpartial.registry import MODELS
+from tests.utils.demo_inputs import DEMO_TASKS, make_packed_batch
+from tests.utils.tool_modules import load_tool
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+tool = load_tool('tools/analysis_tools/joint_space_probe.py',
+                 'analysis_joint_space_probe')
+# per image: its labelled tasks; MTPSL embeds every (unlabelled s,
+# labelled t) pair: 2 + 2 + 2 items
+LABELLED = [('semseg', ), ('depth', 'normal'), ('normal', )]
+PAIRS = {'z_s~z_t', 'z_s~f', 'z_t~f', 'f~f'}
+STATS = {'same', 'cross', 'centred_same', 'centred_cross', 'spread_a',
+         'spread_b'}
+
+
+def build_model(reg):
+    init_default_scope('mtlpartial')
+    torch.manual_seed(0)
+    model = MODELS.build(
+        dict(type='MultiTaskModel', tasks=DEMO_TASKS,
+             backbone=dict(type='MTANSegNet', filters=(8, 8, 16, 16, 16)),
+             heads=dict(type='ConvHead', in_channels=8),
+             regularizers=[reg]))
+    model.init_weights()
+    return model
+
+
+def test_probe_tiny_mtpsl():
+    model = build_model(dict(type='MTPSL', channels=(8, 16),
+                             convs_per_stage=(1, 1), in_width=8,
+                             feat_channels=16))
+    before = {k: v.clone() for k, v in model.state_dict().items()
+              if 'running' not in k and 'num_batches' not in k}
+    batches = [make_packed_batch(LABELLED, model.num_views, seed=s)
+               for s in range(2)]
+    out = tool.probe(model, batches)
+    assert out['items'] == 12
+    assert set(out) == PAIRS | {'items'}
+    for key in PAIRS:
+        assert set(out[key]) == STATS
+    assert out['f~f']['centred_same'] == pytest.approx(1.0, abs=1e-5)
+    # the regularizer's method is back, the weights are untouched
+    reg = model.regularizers[0]
+    assert 'embed' not in vars(reg)
+    for k, v in model.state_dict().items():
+        if k in before:
+            assert torch.equal(v, before[k]), k
+
+
+def test_probe_errors():
+    jtr = build_model(dict(type='JTR', channels=(8, 16),
+                           convs_per_stage=(1, 1)))
+    batch = make_packed_batch(LABELLED, jtr.num_views)
+    with pytest.raises(TypeError, match='JTR has no embed'):
+        tool.probe(jtr, [batch])
+    mtpsl = build_model(dict(type='MTPSL', channels=(8, 16),
+                             convs_per_stage=(1, 1), in_width=8,
+                             feat_channels=16))
+    with pytest.raises(KeyError, match="no regularizer 'dgr'"):
+        tool.probe(mtpsl, [batch], 'dgr')
+    full = make_packed_batch([('semseg', 'depth', 'normal')] * 2,
+                             mtpsl.num_views)
+    with pytest.raises(ValueError, match='no \\(unlabelled, labelled\\)'):
+        tool.probe(mtpsl, [full])
+
+
+def test_main_synthetic_config(tmp_path):
+    """The command end to end: build the config's model, load a
+    checkpoint strictly, embed one training batch, write the JSON."""
+    from mmengine.runner import save_checkpoint
+
+    from mtlpartial.apis import init_model
+    config = osp.join(REPO, 'configs', 'mtpsl', 'synthetic_onelabel_stable.py')
+    with pytest.warns(UserWarning, match='no checkpoint'):
+        model = init_model(config)
+    ckpt = str(tmp_path / 'model.pth')
+    save_checkpoint(dict(state_dict=model.state_dict(), meta={}), ckpt)
+    out = str(tmp_path / 'probe.json')
+    assert tool.main([config, ckpt, '--batches', '1', '--out', out]) == 0
+    with open(out, encoding='utf-8') as f:
+        result = json.load(f)
+    assert result['items'] > 0
+    assert set(result['z_s~z_t']) == STATS
+    with pytest.raises(ValueError, match='--batches must be >= 1'):
+        tool.main([config, ckpt, '--batches', '0'])
