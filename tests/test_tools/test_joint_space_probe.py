@@ -8,8 +8,7 @@ import pytest
 import torch
 from mmengine.registry import init_default_scope
 
-from mtlpartial.registry import MODELS
-from tests.utils.demo_inputs import DEMO_TASKS, make_packed_batch
+from tests.utils.demo_inputs import build_demo_model, make_packed_batch
 from tests.utils.tool_modules import load_tool
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -26,13 +25,7 @@ STATS = {'same', 'cross', 'centred_same', 'centred_cross', 'spread_a',
 def build_model(reg):
     init_default_scope('mtlpartial')
     torch.manual_seed(0)
-    model = MODELS.build(
-        dict(type='MultiTaskModel', tasks=DEMO_TASKS,
-             backbone=dict(type='MTANSegNet', filters=(8, 8, 16, 16, 16)),
-             heads=dict(type='ConvHead', in_channels=8),
-             regularizers=[reg]))
-    model.init_weights()
-    return model
+    return build_demo_model(regularizers=[reg])
 
 
 def test_probe_tiny_mtpsl():

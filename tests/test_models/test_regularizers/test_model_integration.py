@@ -6,8 +6,7 @@ import torch
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
-from mtlpartial.registry import MODELS
-from tests.utils.demo_inputs import DEMO_TASKS, make_packed_batch
+from tests.utils.demo_inputs import build_demo_model, make_packed_batch
 
 init_default_scope('mtlpartial')
 
@@ -24,12 +23,7 @@ REGS = [
 @pytest.mark.parametrize('reg', REGS, ids=lambda r: r.get('name', r['type']))
 def test_train_step(reg):
     torch.manual_seed(0)
-    model = MODELS.build(
-        dict(type='MultiTaskModel', tasks=DEMO_TASKS,
-             backbone=dict(type='MTANSegNet', filters=(8, 8, 16, 16, 16)),
-             heads=dict(type='ConvHead', in_channels=8),
-             regularizers=[reg]))
-    model.init_weights()
+    model = build_demo_model(regularizers=[reg])
     data = make_packed_batch([('semseg', ), ('depth', 'normal'),
                               ('normal', )], num_views=model.num_views)
     optim = build_optim_wrapper(

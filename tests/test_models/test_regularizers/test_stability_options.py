@@ -12,7 +12,8 @@ from mtlpartial.engine.hooks import regularizer_diagnostics_hook as hook_mod
 from mtlpartial.models.diagnostics import cosine_gap
 from mtlpartial.models.regularizers import JTR, MTPSL
 from mtlpartial.registry import HOOKS, MODELS
-from tests.utils.demo_inputs import DEMO_TASKS, make_packed_batch
+from tests.utils.demo_inputs import (DEMO_TASKS, build_demo_model,
+                                     make_packed_batch)
 from .reg_helpers import make_ctx, make_tasks
 
 init_default_scope('mtlpartial')
@@ -38,13 +39,7 @@ def no_runner_iteration():
 
 def build_model(reg, **train_cfg):
     torch.manual_seed(0)
-    model = MODELS.build(
-        dict(type='MultiTaskModel', tasks=DEMO_TASKS,
-             backbone=dict(type='MTANSegNet', filters=(8, 8, 16, 16, 16)),
-             heads=dict(type='ConvHead', in_channels=8),
-             regularizers=[reg], train_cfg=train_cfg))
-    model.init_weights()
-    return model
+    return build_demo_model(regularizers=[reg], train_cfg=train_cfg)
 
 
 def reg_grads(model, it):
