@@ -9,9 +9,9 @@ import torch
 from mmengine.registry import init_default_scope
 
 from tests.utils.demo_inputs import build_demo_model, make_packed_batch
+from tests.utils.tiny_runs import ROOT as REPO
 from tests.utils.tool_modules import load_tool
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 tool = load_tool('tools/analysis_tools/joint_space_probe.py',
                  'analysis_joint_space_probe')
 # per image: its labelled tasks; MTPSL embeds every (unlabelled s,

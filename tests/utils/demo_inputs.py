@@ -45,4 +45,3 @@ def build_demo_model(filters: Sequence[int] = (8, 8, 16, 16, 16),
     if init_weights:
         model.init_weights()
     return model
-

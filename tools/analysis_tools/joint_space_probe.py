@@ -55,12 +55,13 @@ def recording_embeddings(regularizer: nn.Module,
             f'joint_space_probe: regularizer {type(regularizer).__name__} '
             'has no embed(ctx, items) joint space; supported: MTPSL')
 
+    from mtlpartial.models.regularizers.mtpsl import pair_codes
+
     def recorded(ctx, items):
         z_s, z_t = embed(ctx, items)
-        k = len(ctx.tasks)
         records.append(dict(
             z_s=z_s.detach(), z_t=z_t.detach(),
-            pair=items[:, 1] * k + items[:, 2],
+            pair=pair_codes(items[:, 1], items[:, 2], len(ctx.tasks)),
             feat=ctx.feats[1].detach()[items[:, 0]]))
         return z_s, z_t
 
@@ -107,15 +108,14 @@ def probe(model: nn.Module, batches: Sequence, regularizer: str = None
                             for k in ('z_s', 'z_t', 'pair', 'feat'))
     if feat.shape[-2:] != z_s.shape[-2:]:  # as MTPSL.match compares them
         feat = F.adaptive_avg_pool2d(feat, z_s.shape[-2:])
-    out = {
+    # MTPSL itself refuses a mapping whose channels differ from f's
+    return {
         'z_s~z_t': embedding_alignment(z_s, z_t, pair),
+        'z_s~f': embedding_alignment(z_s, feat, pair),
+        'z_t~f': embedding_alignment(z_t, feat, pair),
         'f~f': embedding_alignment(feat, feat, pair),
+        'items': int(z_s.shape[0]),
     }
-    if feat.shape[1] == z_s.shape[1]:
-        out['z_s~f'] = embedding_alignment(z_s, feat, pair)
-        out['z_t~f'] = embedding_alignment(z_t, feat, pair)
-    out['items'] = int(z_s.shape[0])
-    return out
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -124,8 +124,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         'trained MTPSL joint space on training batches')
     parser.add_argument('config')
     parser.add_argument('checkpoint',
-                        help="a checkpoint, or 'none' for the initial "
-                        'weights of the config (randomness.seed)')
+                        help="a checkpoint, or 'none' for random initial "
+                        'weights (warned)')
     parser.add_argument('--batches', type=int, default=8,
                         help='training batches to embed (default 8)')
     parser.add_argument('--regularizer', default=None,
