@@ -1,6 +1,6 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
-"""tools/analysis_tools/joint_space_probe.py: the probe on a tiny MTPSL
-model, and the command on the synthetic MTPSL config."""
+"""tools/analysis_tools/joint_space_probe.py: the probe on tiny MTPSL and
+JTR models, and the command on the synthetic MTPSL config."""
 import json
 import os.path as osp
 
@@ -50,12 +50,29 @@ def test_probe_tiny_mtpsl():
             assert torch.equal(v, before[k]), k
 
 
+def test_probe_tiny_jtr():
+    """One item per image; Y and Ŷ differ only where a task is labelled
+    (label vs prediction), so the inputs are aligned per image; the
+    latent is compared to itself exactly."""
+    model = build_model(dict(type='JTR', channels=(8, 16),
+                             convs_per_stage=(1, 1)))
+    batches = [make_packed_batch(LABELLED, model.num_views, seed=s)
+               for s in range(2)]
+    out = tool.probe(model, batches)
+    assert out['items'] == 6
+    assert set(out) == {'y~y_hat', 'z_y~z_hat', 'z_y~z_y', 'items'}
+    for key in ('y~y_hat', 'z_y~z_hat', 'z_y~z_y'):
+        assert set(out[key]) == STATS
+    assert out['z_y~z_y']['centred_same'] == pytest.approx(1.0, abs=1e-5)
+    assert out['y~y_hat']['centred_same'] > out['y~y_hat']['centred_cross']
+    assert 'frozen_latent' not in vars(model.regularizers[0])
+
+
 def test_probe_errors():
-    jtr = build_model(dict(type='JTR', channels=(8, 16),
-                           convs_per_stage=(1, 1)))
-    batch = make_packed_batch(LABELLED, jtr.num_views)
-    with pytest.raises(TypeError, match='JTR has no embed'):
-        tool.probe(jtr, [batch])
+    dgr = build_model(dict(type='DGR'))
+    batch = make_packed_batch(LABELLED, dgr.num_views)
+    with pytest.raises(TypeError, match='DGR has no joint space'):
+        tool.probe(dgr, [batch])
     mtpsl = build_model(dict(type='MTPSL', channels=(8, 16),
                              convs_per_stage=(1, 1), in_width=8,
                              feat_channels=16))

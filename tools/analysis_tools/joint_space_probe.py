@@ -1,37 +1,49 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
-"""What a trained MTPSL joint space says about the image.
+"""What a trained joint space (MTPSL, JTR) says about the image.
 
-The training log's ``mtpsl.cos_gap`` (same-image minus cross-image cosine
-of ``z_s = M_st(ŷ_s)`` and ``z_t = M_st(y_t)``) tells *that* the joint
+The training log's ``<reg>.cos_gap`` (same-image minus cross-image cosine
+of the two embeddings the regularizer compares) tells *that* the joint
 space does not tell images apart; this probe tells *why*, from a
 checkpoint. It runs ``--batches`` training batches of the config (train
-mode, as the training step runs, no gradient, no update), collects the
-joint-space embeddings of every (image, unlabelled s, labelled t) item and
-the shared feature ``f`` that the feature regularisation pulls them to,
-and prints :func:`mtlpartial.models.diagnostics.embedding_alignment` of
-``(z_s, z_t)``, ``(z_s, f)``, ``(z_t, f)`` and ``(f, f)``, grouped by task
-pair:
+mode, as the training step runs, no gradient, no update), records the
+embeddings the regularizer computes and prints
+:func:`mtlpartial.models.diagnostics.embedding_alignment` of pairs of
+them:
 
-* ``spread`` near 0: the mapping outputs (nearly) one vector for every
+* MTPSL: ``z_s = M_st(ŷ_s)``, ``z_t = M_st(y_t)`` of every (image,
+  unlabelled s, labelled t) item and the shared feature ``f`` that the
+  feature regularisation pulls them to, grouped by task pair:
+  ``(z_s, z_t)``, ``(z_s, f)``, ``(z_t, f)``, ``(f, f)``;
+* JTR: the view-1 auto-encoder inputs ``Y`` (labels where labelled) and
+  ``Ŷ`` (predictions) and their latents ``z_y``, ``z_hat``:
+  ``(y, y_hat)`` (what the inputs share), ``(z_y, z_hat)`` (what ``d1``
+  compares) and ``(z_y, z_y)``.
+
+Reading it:
+
+* ``spread`` near 0: the network outputs (nearly) one vector for every
   input, so the consistency loss pulls every prediction alike;
 * ``centred_same`` near ``centred_cross``: what varies across images is
-  not shared by the two tasks' embeddings of an image (nor by ``f``), so
-  the consistency loss carries no information about the image.
+  not shared by the two embeddings of an image, so the consistency loss
+  carries no information about the image.
 
-Regularizers with a joint space built by ``embed(ctx, items)`` (MTPSL) are
-supported; others get a clear error.
+Other regularizers get a clear error.
 
 Examples:
     python tools/analysis_tools/joint_space_probe.py \\
         configs/mtpsl/synthetic_onelabel_stable.py \\
         work_dirs/mtpsl/epoch_217.pth --batches 8
+    python tools/analysis_tools/joint_space_probe.py \\
+        configs/jtr/synthetic_onelabel_stable.py \\
+        work_dirs/jtr/epoch_217.pth --batches 8
 """
 import argparse
 import json
 import os.path as osp
 import sys
 from contextlib import contextmanager
-from typing import Dict, Iterator, List, Optional, Sequence
+from typing import (Callable, Dict, Iterator, List, Optional, Sequence,
+                    Tuple)
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
@@ -42,34 +54,68 @@ import torch.nn.functional as F  # noqa: E402
 from torch import Tensor, nn  # noqa: E402
 
 
-@contextmanager
-def recording_embeddings(regularizer: nn.Module,
-                         records: List[Dict[str, Tensor]]) -> Iterator[None]:
-    """Within the block, every ``regularizer.embed(ctx, items)`` call also
-    appends its ``z_s``, ``z_t``, task-pair ids and the view-1 shared
-    feature of each item to ``records`` (the regularizer's own result is
-    returned unchanged)."""
-    embed = getattr(regularizer, 'embed', None)
-    if embed is None or not callable(embed):
-        raise TypeError(
-            f'joint_space_probe: regularizer {type(regularizer).__name__} '
-            'has no embed(ctx, items) joint space; supported: MTPSL')
-
+def _record_mtpsl(regularizer: nn.Module, records: List[Dict[str, Tensor]]
+                  ) -> Tuple[str, Callable]:
+    """MTPSL: ``z_s``, ``z_t``, task-pair ids and the view-1 shared feature
+    of every item that ``embed(ctx, items)`` embeds."""
     from mtlpartial.models.regularizers.mtpsl import pair_codes
+    embed = regularizer.embed
 
     def recorded(ctx, items):
         z_s, z_t = embed(ctx, items)
         records.append(dict(
             z_s=z_s.detach(), z_t=z_t.detach(),
             pair=pair_codes(items[:, 1], items[:, 2], len(ctx.tasks)),
-            feat=ctx.feats[1].detach()[items[:, 0]]))
+            f=ctx.feats[1].detach()[items[:, 0]]))
         return z_s, z_t
 
-    regularizer.embed = recorded  # instance attribute shadows the method
+    return 'embed', recorded
+
+
+def _record_jtr(regularizer: nn.Module, records: List[Dict[str, Tensor]]
+                ) -> Tuple[str, Callable]:
+    """JTR: the view-1 inputs ``Y`` (labels where labelled, samples
+    elsewhere) and ``Ŷ`` (samples of the predictions) and their latents,
+    as ``frozen_latent(cat([Y, Ŷ]))`` sees them."""
+    frozen_latent = regularizer.frozen_latent
+
+    def recorded(x):
+        z = frozen_latent(x)
+        b = x.shape[0] // 2
+        records.append(dict(y=x[:b].detach(), y_hat=x[b:].detach(),
+                            z_y=z[:b].detach(), z_hat=z[b:].detach()))
+        return z
+
+    return 'frozen_latent', recorded
+
+
+# regularizer type -> how its joint space is recorded, and which pairs of
+# recorded embeddings are compared (grouped by ``pair`` when recorded)
+RECORDERS = {'MTPSL': _record_mtpsl, 'JTR': _record_jtr}
+COMPARISONS = {
+    'MTPSL': (('z_s', 'z_t'), ('z_s', 'f'), ('z_t', 'f'), ('f', 'f')),
+    'JTR': (('y', 'y_hat'), ('z_y', 'z_hat'), ('z_y', 'z_y')),
+}
+
+
+@contextmanager
+def recording_joint_space(regularizer: nn.Module,
+                          records: List[Dict[str, Tensor]]
+                          ) -> Iterator[None]:
+    """Within the block, every joint-space embedding the regularizer
+    computes is also appended to ``records`` (its own result is returned
+    unchanged; the method is restored on exit)."""
+    kind = type(regularizer).__name__
+    if kind not in RECORDERS:
+        raise TypeError(
+            f'joint_space_probe: regularizer {kind} has no joint space '
+            f'the probe can record; supported: {sorted(RECORDERS)}')
+    method, recorded = RECORDERS[kind](regularizer, records)
+    setattr(regularizer, method, recorded)  # instance attr shadows method
     try:
         yield
     finally:
-        del regularizer.embed
+        delattr(regularizer, method)
 
 
 def probe(model: nn.Module, batches: Sequence, regularizer: str = None
@@ -82,8 +128,10 @@ def probe(model: nn.Module, batches: Sequence, regularizer: str = None
         regularizer: its name (``reg.name``); None: the first one.
 
     Returns:
-        dict: ``{'z_s~z_t': ..., 'z_s~f': ..., 'z_t~f': ..., 'f~f': ...}``,
-        each :func:`embedding_alignment`'s dict, plus ``items`` (count).
+        dict: per compared pair (MTPSL: ``'z_s~z_t'``, ``'z_s~f'``,
+        ``'z_t~f'``, ``'f~f'``; JTR: ``'y~y_hat'``, ``'z_y~z_hat'``,
+        ``'z_y~z_y'``) :func:`embedding_alignment`'s dict, plus ``items``
+        (count).
     """
     from mtlpartial.models.diagnostics import embedding_alignment
     regs = {r.name: r for r in model.regularizers}
@@ -94,9 +142,10 @@ def probe(model: nn.Module, batches: Sequence, regularizer: str = None
     if regularizer not in regs:
         raise KeyError(f'joint_space_probe: no regularizer {regularizer!r}; '
                        f'the model has {sorted(regs)}')
+    reg = regs[regularizer]
     records: List[Dict[str, Tensor]] = []
     model.train()  # the training step's normalisation statistics
-    with torch.no_grad(), recording_embeddings(regs[regularizer], records):
+    with torch.no_grad(), recording_joint_space(reg, records):
         for data in batches:
             data = model.data_preprocessor(data, True)
             model._run_forward(data, mode='loss')
@@ -104,24 +153,24 @@ def probe(model: nn.Module, batches: Sequence, regularizer: str = None
         raise ValueError(
             'joint_space_probe: no (unlabelled, labelled) task pair in the '
             'batches: every image is fully labelled or fully unlabelled')
-    z_s, z_t, pair, feat = (torch.cat([r[k] for r in records])
-                            for k in ('z_s', 'z_t', 'pair', 'feat'))
-    if feat.shape[-2:] != z_s.shape[-2:]:  # as MTPSL.match compares them
-        feat = F.adaptive_avg_pool2d(feat, z_s.shape[-2:])
-    # MTPSL itself refuses a mapping whose channels differ from f's
-    return {
-        'z_s~z_t': embedding_alignment(z_s, z_t, pair),
-        'z_s~f': embedding_alignment(z_s, feat, pair),
-        'z_t~f': embedding_alignment(z_t, feat, pair),
-        'f~f': embedding_alignment(feat, feat, pair),
-        'items': int(z_s.shape[0]),
-    }
+    rec = {k: torch.cat([r[k] for r in records]) for k in records[0]}
+    pair = rec.pop('pair', None)
+    out: Dict[str, Dict[str, float]] = {}
+    for a, b in COMPARISONS[type(reg).__name__]:
+        x, y = rec[a], rec[b]
+        # compared at the coarser size, as MTPSL.match compares z and f
+        size = min(x.shape[-2:], y.shape[-2:], key=lambda s: s[0] * s[1])
+        x, y = (F.adaptive_avg_pool2d(t, size) if t.shape[-2:] != size
+                else t for t in (x, y))
+        out[f'{a}~{b}'] = embedding_alignment(x, y, pair)
+    out['items'] = int(next(iter(rec.values())).shape[0])
+    return out
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Raw and centred same/cross-image similarity of a '
-        'trained MTPSL joint space on training batches')
+        'trained MTPSL or JTR joint space on training batches')
     parser.add_argument('config')
     parser.add_argument('checkpoint',
                         help="a checkpoint, or 'none' for random initial "
