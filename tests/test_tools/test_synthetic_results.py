@@ -1,11 +1,15 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
 """The synthetic results tool: paired statistics and the page from
-summaries, and one real (tiny) run end to end."""
+summaries, resuming and claiming runs, and one real (tiny) run end to
+end."""
 import json
 import math
+import os
 import os.path as osp
+import socket
 import subprocess
 import sys
+from argparse import Namespace
 
 import numpy as np
 import pytest
@@ -15,6 +19,10 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOLS = osp.join(REPO, 'tools', 'analysis_tools')
 sys.path.insert(0, TOOLS)
 import results_page  # noqa: E402
+from tests.utils.tool_modules import load_tool  # noqa: E402
+
+tool = load_tool('tools/analysis_tools/synthetic_results.py',
+                 'analysis_synthetic_results')
 
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
 
@@ -122,3 +130,98 @@ def test_run_end_to_end(tmp_path):
                     str(tmp_path / 'fig')], cwd=REPO, check=True,
                    capture_output=True)
     assert '| full | 0 |' in (tmp_path / 'page.md').read_text()
+
+
+def write_sitting(work_dir, stamp, val, diagnostics):
+    """One sitting's log folder: validation scalars and diagnostics."""
+    folder = osp.join(work_dir, stamp)
+    os.makedirs(osp.join(folder, 'vis_data'))
+    with open(osp.join(folder, 'vis_data', 'scalars.json'), 'w') as f:
+        for step, miou in val:
+            f.write(json.dumps({'step': step, 'semseg/mIoU': miou}) + '\n')
+            f.write(json.dumps({'step': step, 'loss': 1.0}) + '\n')
+    with open(osp.join(folder, 'diagnostics.jsonl'), 'w') as f:
+        for it, ratio in diagnostics:
+            f.write(json.dumps({'iter': it, 'x.grad_ratio': ratio}) + '\n')
+
+
+def test_summarise_joins_the_sittings_of_a_resumed_run(tmp_path):
+    """A run resumed from its epoch-2 checkpoint repeats step 2 and
+    iteration 100; the later sitting's records win."""
+    work = str(tmp_path)
+    write_sitting(work, '20260101_000000', [(1, 10.0), (2, 11.0)],
+                  [(50, 0.5), (100, 0.4)])
+    write_sitting(work, '20260101_010000', [(2, 12.0), (3, 13.0)],
+                  [(100, 0.3), (150, 0.2)])
+    out = tool.summarise(work)
+    assert out['val_curve'] == [{'step': s, 'semseg/mIoU': m} for s, m in
+                                ((1, 10.0), (2, 12.0), (3, 13.0))]
+    assert [(d['iter'], d['x.grad_ratio']) for d in out['diagnostics']] \
+        == [(50, 0.5), (100, 0.3), (150, 0.2)]
+
+
+class FakeTools:
+    """Stands in for tools/train.py and tools/test.py: records the
+    commands and writes what they would."""
+
+    def __init__(self):
+        self.commands = []
+
+    def __call__(self, cmd, **kwargs):
+        if cmd[0] == 'git':  # the summary's commit
+            return subprocess.CompletedProcess(cmd, 0, stdout='abc1234')
+        self.commands.append(cmd)
+        work_dir = cmd[cmd.index('--work-dir') + 1]
+        if cmd[1] == 'tools/train.py':
+            write_sitting(work_dir, f'2026010{len(self.commands)}_000000',
+                          [(1, 10.0)], [])
+            with open(osp.join(work_dir, 'last_checkpoint'), 'w') as f:
+                f.write(osp.join(work_dir, 'epoch_1.pth'))
+        else:
+            with open(cmd[cmd.index('--out') + 1], 'w') as f:
+                json.dump({k: 1.0 for k in results_page.PRIMARY}, f)
+
+
+def sweep_args(tmp_path):
+    return Namespace(runs=str(tmp_path / 'runs'), work_root=str(
+        tmp_path / 'work'), extra_options=[], threads=1)
+
+
+def test_run_resumes_a_cut_off_training(tmp_path, monkeypatch):
+    fake = FakeTools()
+    monkeypatch.setattr(tool.subprocess, 'run', fake)
+    args = sweep_args(tmp_path)
+    out = tool.run_one('supervised', 'onelabel', 0, args)
+    assert '--resume' not in fake.commands[0]
+    # the summary is lost, the checkpoints are not: train again, resuming
+    os.remove(out)
+    assert tool.run_one('supervised', 'onelabel', 0, args) == out
+    assert '--resume' in fake.commands[2]
+    with open(out) as f:
+        summary = json.load(f)
+    work_dir = osp.join(args.work_root, 'onelabel', 'supervised', 'seed0')
+    with open(osp.join(work_dir, 'train_minutes.txt')) as f:
+        assert len(f.read().split()) == 2  # one line per sitting
+    assert summary['val_curve'] == [{'step': 1, 'semseg/mIoU': 10.0}]
+    assert not osp.exists(out + '.lock')
+    # a finished run is not run again
+    assert tool.run_one('supervised', 'onelabel', 0, args) is None
+    assert len(fake.commands) == 4
+
+
+def test_run_claimed_by_another_sweep_is_skipped(tmp_path, monkeypatch):
+    fake = FakeTools()
+    monkeypatch.setattr(tool.subprocess, 'run', fake)
+    args = sweep_args(tmp_path)
+    lock = tmp_path / 'runs' / 'onelabel' / 'supervised' / 'seed0.json.lock'
+    lock.parent.mkdir(parents=True)
+    # held by a live process on this host (this one): skipped, kept
+    lock.write_text(f'{socket.gethostname()} {os.getpid()}\n')
+    assert tool.run_one('supervised', 'onelabel', 0, args) is None
+    assert fake.commands == [] and lock.is_file()
+    # left by a process that has exited: taken over, released after
+    dead = subprocess.Popen([sys.executable, '-c', 'pass'])
+    dead.wait()
+    lock.write_text(f'{socket.gethostname()} {dead.pid}\n')
+    assert tool.run_one('supervised', 'onelabel', 0, args) is not None
+    assert len(fake.commands) == 2 and not lock.exists()

@@ -9,8 +9,11 @@ Two commands:
   configs; only the seed, the work dir and run-time options such as the
   number of workers are set here), and write one small JSON summary per
   run under ``--runs`` (test metrics, validation curves, diagnostics,
-  config, seed, commit, minutes). Finished summaries are skipped, so an
-  interrupted sweep continues where it stopped, in this or a later sitting.
+  config, seed, commit, minutes). Finished summaries are skipped and a run
+  cut off mid-training resumes from its last checkpoint, so an interrupted
+  sweep continues where it stopped, in this or a later sitting; a run that
+  another sweep is training (its ``seedN.json.lock``) is skipped, so two
+  sweeps may share a seed list.
 * ``page``: read the summaries and write ``docs/results.md`` with its
   figures (no training).
 
@@ -31,11 +34,13 @@ import argparse
 import json
 import os
 import os.path as osp
+import socket
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Optional
+from contextlib import contextmanager
+from typing import Iterator, Optional
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
@@ -98,18 +103,70 @@ def run_key(method: str, setting: str) -> str:
     return osp.join('full' if method == 'full' else setting, method)
 
 
+def _latest_by(records: list, key: str) -> list:
+    """``records`` in ``key`` order, the last record of each ``key`` value
+    kept (a resumed run repeats the steps after its last checkpoint)."""
+    return sorted({r[key]: r for r in records}.values(),
+                  key=lambda r: r[key])
+
+
 def summarise(work_dir: str) -> dict:
-    """Validation curve (from the newest scalars file) and diagnostics
-    (from ``RegularizerDiagnosticsHook``'s ``diagnostics.jsonl`` beside
-    it) of a run."""
-    scalars = find_scalar_files(work_dir)[-1]
-    curve = [{k: v for k, v in e.items() if '/' in k or k == 'step'}
-             for e in read_scalars(scalars)
-             if any(k.endswith('/mIoU') for k in e)]
-    diagnostics = osp.join(osp.dirname(osp.dirname(scalars)),
-                           'diagnostics.jsonl')
-    return dict(val_curve=curve, diagnostics=read_json_lines(diagnostics)
-                if osp.isfile(diagnostics) else [])
+    """Validation curve (from the scalars files) and diagnostics (from
+    ``RegularizerDiagnosticsHook``'s ``diagnostics.jsonl`` beside each) of
+    a run; a resumed run's files (one ``<timestamp>`` folder per sitting)
+    are joined, the later sitting winning for a repeated step."""
+    curve, diagnostics = [], []
+    for scalars in find_scalar_files(work_dir):
+        curve += [{k: v for k, v in e.items() if '/' in k or k == 'step'}
+                  for e in read_scalars(scalars)
+                  if any(k.endswith('/mIoU') for k in e)]
+        path = osp.join(osp.dirname(osp.dirname(scalars)),
+                        'diagnostics.jsonl')
+        if osp.isfile(path):
+            diagnostics += read_json_lines(path, required=('iter', ))
+    return dict(val_curve=_latest_by(curve, 'step'),
+                diagnostics=_latest_by(diagnostics, 'iter'))
+
+
+@contextmanager
+def claimed(lock: str) -> Iterator[bool]:
+    """Holds ``lock`` (a file naming this process) for the block; yields
+    False, holding nothing, when a live process on this host holds it, so
+    that two sweeps with overlapping seed lists never train the same run.
+    A lock left by a dead process is taken over, with a message."""
+    me = f'{socket.gethostname()} {os.getpid()}'
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            with open(lock, encoding='utf-8') as f:
+                host, _, pid = f.read().strip().partition(' ')
+            if host == socket.gethostname() and pid.isdigit() and \
+                    _alive(int(pid)):
+                yield False
+                return
+            print(f'{lock}: taking over from {host} {pid} (not running '
+                  'here)', flush=True)
+            os.remove(lock)
+            continue
+        with os.fdopen(fd, 'w', encoding='utf-8') as f:
+            f.write(me + '\n')
+        try:
+            yield True
+        finally:
+            os.remove(lock)
+        return
+    raise RuntimeError(f'{lock}: could not be claimed')
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def git_commit() -> str:
@@ -123,10 +180,23 @@ def git_commit() -> str:
 
 def run_one(method: str, setting: str, seed: int, args) -> Optional[str]:
     """Train and test one run and write its summary; returns its path
-    (None when it already exists)."""
+    (None when it already exists or another sweep is running it)."""
     out = osp.join(args.runs, run_key(method, setting), f'seed{seed}.json')
     if osp.isfile(out):
         return None
+    os.makedirs(osp.dirname(out), exist_ok=True)
+    with claimed(out + '.lock') as mine:
+        if not mine:
+            print(f'{method:>22} {setting:>8} seed {seed}: run by another '
+                  f'sweep ({out}.lock), skipped', flush=True)
+            return None
+        if osp.isfile(out):  # finished while this sweep waited
+            return None
+        return _train_and_test(method, setting, seed, out, args)
+
+
+def _train_and_test(method: str, setting: str, seed: int, out: str,
+                    args) -> str:
     cfg = config_path(method, setting)
     if not osp.isfile(osp.join(REPO_ROOT, cfg)):
         raise FileNotFoundError(f'{cfg}: no config for method {method!r} '
@@ -138,13 +208,19 @@ def run_one(method: str, setting: str, seed: int, args) -> Optional[str]:
         list(args.extra_options)
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads),
                MKL_NUM_THREADS=str(args.threads))
+    # a sitting cut off mid-training left checkpoints: resume exactly
+    resume = osp.isfile(osp.join(work_dir, 'last_checkpoint'))
+    if resume:
+        print(f'{method:>22} {setting:>8} seed {seed}: resuming from the '
+              f'last checkpoint in {work_dir}', flush=True)
     t0 = time.time()
-    with open(osp.join(work_dir, 'run.log'), 'w') as log:
+    with open(osp.join(work_dir, 'run.log'), 'a' if resume else 'w') as log:
         subprocess.run(
-            [sys.executable, 'tools/train.py', cfg, '--work-dir', work_dir,
-             '--cfg-options'] + options, cwd=REPO_ROOT, env=env, check=True,
+            [sys.executable, 'tools/train.py', cfg, '--work-dir', work_dir]
+            + (['--resume'] if resume else []) + ['--cfg-options']
+            + options, cwd=REPO_ROOT, env=env, check=True,
             stdout=log, stderr=subprocess.STDOUT)
-        minutes = (time.time() - t0) / 60
+        minutes = _add_minutes(work_dir, (time.time() - t0) / 60)
         with open(osp.join(work_dir, 'last_checkpoint')) as f:
             ckpt = f.read().strip()
         metrics = osp.join(work_dir, 'test_metrics.json')
@@ -160,7 +236,6 @@ def run_one(method: str, setting: str, seed: int, args) -> Optional[str]:
         cfg_options=options, commit=git_commit(),
         train_minutes=round(minutes, 2), test=test,
         **summarise(work_dir))
-    os.makedirs(osp.dirname(out), exist_ok=True)
     tmp = out + '.tmp'
     with open(tmp, 'w', encoding='utf-8') as f:
         json.dump(summary, f, indent=1, sort_keys=True)
@@ -169,6 +244,16 @@ def run_one(method: str, setting: str, seed: int, args) -> Optional[str]:
           + ' '.join(f'{k} {test[k]:.4g}' for k in results_page.PRIMARY)
           + f' ({minutes:.1f} min)', flush=True)
     return out
+
+
+def _add_minutes(work_dir: str, minutes: float) -> float:
+    """Training minutes of the run over all its sittings (kept in
+    ``train_minutes.txt``, one line per sitting)."""
+    path = osp.join(work_dir, 'train_minutes.txt')
+    with open(path, 'a', encoding='utf-8') as f:
+        f.write(f'{minutes:.3f}\n')
+    with open(path, encoding='utf-8') as f:
+        return sum(float(line) for line in f if line.strip())
 
 
 def cmd_run(args) -> None:
