@@ -2,7 +2,7 @@
 """Statistics, tables and figures of the synthetic results page.
 
 Used by ``synthetic_results.py page``; works on the per-run JSON summaries
-only (no training, no torch).
+only (no training).
 """
 import glob
 import json
@@ -34,9 +34,8 @@ def load_runs(folder: str) -> List[dict]:
 def delta_percent(metrics: Dict[str, float],
                   base: Dict[str, float]) -> float:
     """Δ% of ``metrics`` against ``base`` over :data:`PRIMARY`."""
-    terms = [(metrics[k] - base[k]) / base[k] * (1 if hi else -1)
-             for k, hi in PRIMARY.items()]
-    return 100.0 * float(np.mean(terms))
+    from mtlpartial.evaluation.functional.delta import delta_percent as delta
+    return delta(metrics, {k: base[k] for k in PRIMARY}, PRIMARY)
 
 
 def t_interval(values: Sequence[float]) -> Tuple[float, float, float]:
