@@ -13,6 +13,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from mtlpartial.evaluation.functional import \
+    delta_percent as functional_delta
+
 #: metrics of Δ% (Maninis et al.): True where higher is better
 PRIMARY = {'semseg/mIoU': True, 'depth/abs_err': False, 'normal/mean': False}
 NOTES_MARKER = '<!-- notes: kept when the tables are regenerated -->'
@@ -34,8 +37,7 @@ def load_runs(folder: str) -> List[dict]:
 def delta_percent(metrics: Dict[str, float],
                   base: Dict[str, float]) -> float:
     """Δ% of ``metrics`` against ``base`` over :data:`PRIMARY`."""
-    from mtlpartial.evaluation.functional.delta import delta_percent as delta
-    return delta(metrics, {k: base[k] for k in PRIMARY}, PRIMARY)
+    return functional_delta(metrics, {k: base[k] for k in PRIMARY}, PRIMARY)
 
 
 def t_interval(values: Sequence[float]) -> Tuple[float, float, float]:
