@@ -68,6 +68,8 @@ METHODS = {
     'mtpsl_stable': ('mtpsl', '_stable'),
     'jtr': ('jtr', ''),
     'jtr_stable': ('jtr', '_stable'),
+    # a control: JTR-stable's views and auto-encoder, no JTR gradient
+    'jtr_viewsonly': ('jtr', '_viewsonly'),
     'dgr': ('dgr', ''),
     'dgr_stable': ('dgr', '_stable'),
     'diffusionmtl': ('diffusionmtl', ''),
