@@ -8,12 +8,17 @@ iteration); the others are validation results (``step`` = the epoch of
 epoch-based runs, the iteration otherwise). A resumed run has one
 timestamp folder per sitting, read oldest first.
 
+Each sitting's text log ``<work_dir>/<timestamp>/<timestamp>.log`` gives
+its wall time (:func:`sitting_minutes`).
+
 Used by ``tools/analysis_tools/collect_results.py``, ``plot_curves.py``
 and ``synthetic_results.py``.
 """
 import glob
 import json
 import os.path as osp
+import re
+from datetime import datetime
 from typing import Dict, List, Optional, Sequence, Tuple
 
 #: where a work dir, a timestamp folder or the file itself has the scalars
@@ -111,3 +116,45 @@ def load_run(path: str) -> Tuple[List[dict], List[dict], bool]:
                 val[int(record['step'])] = record
     return ([train[s] for s in sorted(train)], [val[s] for s in sorted(val)],
             by_epoch)
+
+
+#: the time stamp that starts every line of mmengine's text log
+_LOG_TIME = re.compile(r'^(\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}) ')
+_LOG_TIME_FORMAT = '%Y/%m/%d %H:%M:%S'
+
+
+def sitting_minutes(work_dir: str) -> List[float]:
+    """Wall minutes of each sitting of a run, oldest first: from the first to
+    the last time-stamped line of its ``<timestamp>/<timestamp>.log``.
+
+    Read from the logs, so a sitting that was cut off (its process killed
+    with no chance to write anything more) counts up to its last log line.
+    A folder of later sittings, e.g. ``tools/test.py``'s
+    ``<work_dir>/test``, is not one: only direct ``<timestamp>`` children.
+
+    Raises:
+        FileNotFoundError: naming ``work_dir`` if it holds no sitting log.
+    """
+    logs = sorted(
+        path for path in glob.glob(osp.join(work_dir, '*', '*.log'))
+        if osp.basename(path)[:-4] == osp.basename(osp.dirname(path)))
+    if not logs:
+        raise FileNotFoundError(
+            f'{work_dir}: no <timestamp>/<timestamp>.log found (is it a work '
+            'dir of tools/train.py?)')
+    minutes = []
+    for path in logs:
+        first = last = None
+        with open(path, encoding='utf-8', errors='replace') as f:
+            for line in f:
+                found = _LOG_TIME.match(line)
+                if found:
+                    last = found.group(1)
+                    first = first or last
+        if first is None:
+            minutes.append(0.0)
+            continue
+        span = datetime.strptime(last, _LOG_TIME_FORMAT) - \
+            datetime.strptime(first, _LOG_TIME_FORMAT)
+        minutes.append(span.total_seconds() / 60)
+    return minutes

@@ -5,7 +5,8 @@ import json
 import pytest
 
 from mtlpartial.utils.run_logs import (find_scalar_files, load_run,
-                                       read_scalars, run_names)
+                                       read_scalars, run_names,
+                                       sitting_minutes)
 
 
 def write(path, records):
@@ -46,3 +47,28 @@ def test_run_names():
     assert run_names(['a', 'c'], ['x', 'y']) == ['x', 'y']
     with pytest.raises(ValueError, match='1 names for 2 work dirs'):
         run_names(['a', 'c'], ['x'])
+
+
+def test_sitting_minutes_from_the_text_logs(tmp_path):
+    """One value per sitting, oldest first, from the first to the last
+    time-stamped line (a cut-off sitting counts up to its last line); other
+    logs (a test run's folder, a file named unlike its folder) are not
+    sittings."""
+    sittings = {
+        '20260101_235000': ['2026/01/01 23:50:00 - start', 'traceback',
+                            '2026/01/02 00:05:30 - killed after this'],
+        '20260102_010000': ['2026/01/02 01:00:00 - resumed',
+                            '2026/01/02 01:10:00 - done'],
+    }
+    for stamp, lines in sittings.items():
+        (tmp_path / stamp).mkdir()
+        (tmp_path / stamp / f'{stamp}.log').write_text('\n'.join(lines))
+    (tmp_path / 'test' / '20260102_020000').mkdir(parents=True)
+    (tmp_path / 'test' / '20260102_020000' / '20260102_020000.log') \
+        .write_text('2026/01/02 02:00:00 - a\n2026/01/02 03:00:00 - b')
+    (tmp_path / '20260101_235000' / 'other.log').write_text(
+        '2026/01/01 00:00:00 - a\n2026/01/03 00:00:00 - b')
+    assert sitting_minutes(str(tmp_path)) == [15.5, 10.0]
+    assert sitting_minutes(str(tmp_path / 'test')) == [60.0]
+    with pytest.raises(FileNotFoundError, match='empty: no <timestamp>'):
+        sitting_minutes(str(tmp_path / 'empty'))

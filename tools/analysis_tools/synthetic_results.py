@@ -37,7 +37,6 @@ import os.path as osp
 import socket
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Iterator, Optional
@@ -51,7 +50,8 @@ import numpy as np  # noqa: E402
 import results_page  # noqa: E402  (tools/analysis_tools/results_page.py)
 
 from mtlpartial.utils.run_logs import (find_scalar_files,  # noqa: E402
-                                       read_json_lines, read_scalars)
+                                       read_json_lines, read_scalars,
+                                       sitting_minutes)
 
 #: method name -> (config folder, config suffix); ``full`` ignores the
 #: setting (every label), the ``_stable`` variants use the stability
@@ -215,14 +215,15 @@ def _train_and_test(method: str, setting: str, seed: int, out: str,
     if resume:
         print(f'{method:>22} {setting:>8} seed {seed}: resuming from the '
               f'last checkpoint in {work_dir}', flush=True)
-    t0 = time.time()
     with open(osp.join(work_dir, 'run.log'), 'a' if resume else 'w') as log:
         subprocess.run(
             [sys.executable, 'tools/train.py', cfg, '--work-dir', work_dir]
             + (['--resume'] if resume else []) + ['--cfg-options']
             + options, cwd=REPO_ROOT, env=env, check=True,
             stdout=log, stderr=subprocess.STDOUT)
-        minutes = _add_minutes(work_dir, (time.time() - t0) / 60)
+        # from the sittings' logs: a sitting cut off with its sweep wrote
+        # nothing more, but its log says how long it ran
+        minutes = sum(sitting_minutes(work_dir))
         with open(osp.join(work_dir, 'last_checkpoint')) as f:
             ckpt = f.read().strip()
         metrics = osp.join(work_dir, 'test_metrics.json')
@@ -246,16 +247,6 @@ def _train_and_test(method: str, setting: str, seed: int, out: str,
           + ' '.join(f'{k} {test[k]:.4g}' for k in results_page.PRIMARY)
           + f' ({minutes:.1f} min)', flush=True)
     return out
-
-
-def _add_minutes(work_dir: str, minutes: float) -> float:
-    """Training minutes of the run over all its sittings (kept in
-    ``train_minutes.txt``, one line per sitting)."""
-    path = osp.join(work_dir, 'train_minutes.txt')
-    with open(path, 'a', encoding='utf-8') as f:
-        f.write(f'{minutes:.3f}\n')
-    with open(path, encoding='utf-8') as f:
-        return sum(float(line) for line in f if line.strip())
 
 
 def cmd_run(args) -> None:
