@@ -86,6 +86,14 @@ def test_gap_share_is_paired_by_seed(runs):
     assert math.isnan(results_page.gap_share(runs, 'random', deltas))
 
 
+def test_curves_need_enough_seeds(runs):
+    """One lucky seed does not pick the method drawn in the curves."""
+    lucky = runs + [fake_run('dgr', 'onelabel', 0, 60, 0.5, 20.0)]
+    assert results_page.curve_method(lucky, 'onelabel') == 'jtr'
+    assert results_page.curve_method(lucky, 'onelabel', min_seeds=1) == 'dgr'
+    assert results_page.curve_method(lucky, 'random') is None
+
+
 def test_page(runs, tmp_path):
     out = tmp_path / 'results.md'
     out.write_text('old table\n' + results_page.NOTES_MARKER +
