@@ -60,6 +60,11 @@ class DiffusionMTL(MultiTaskModel):
                  loss_scale: float = 1.0,
                  **kwargs) -> None:
         super().__init__(**kwargs)
+        if self.view_norm != 'joint':
+            raise ValueError(
+                f'DiffusionMTL: model.train_cfg.view_norm='
+                f'{self.view_norm!r} is not supported (its preliminary '
+                "heads and denoiser run on the stacked views); use 'joint'")
         for t, head in self.heads.items():
             if not hasattr(head, 'forward_features'):
                 raise TypeError(

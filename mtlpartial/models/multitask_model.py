@@ -1,10 +1,14 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
 """The multi-task dense prediction model."""
+import logging
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from functools import partial
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
+import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.logging import print_log
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapper
 from torch import Tensor
@@ -19,6 +23,9 @@ from .regularizers import RegularizerContext
 from .model_utils import (build_heads, build_regularizers,
                           check_finite_losses, crop_to_image, reduce_log_vars,
                           runner_iter, runner_iters_per_epoch)
+
+#: how the augmented views pass through the network (``train_cfg.view_norm``)
+VIEW_NORMS = ('joint', 'per_view')
 
 
 @MODELS.register_module()
@@ -71,10 +78,24 @@ class MultiTaskModel(BaseModel):
             regularizers' own diagnostics (``<reg>.cos_gap``: same-image
             minus cross-image cosine in their joint spaces), see
             :class:`RegularizerDiagnosticsHook`.
+            ``view_norm`` (str, default ``'joint'``): how the augmented
+            views of multi-view regularizers (MTPSL, JTR, SSL) pass through
+            the MTL network in training. ``'joint'``, as the official
+            code: all ``V * B`` images in one forward, so BatchNorm's batch
+            statistics mix the views (crops and flips) with view 0, which
+            carries the supervised loss. ``'per_view'``: backbone and heads
+            run on each view's ``B`` images on their own, so view 0 is
+            normalised as in supervised MTL; the running statistics are
+            still updated by every view. Not in the official code; the
+            control ``jtr_viewsonly`` in docs/results.md is why it exists.
+            Unknown ``train_cfg`` keys are an error.
         data_preprocessor (dict, optional): defaults to
             ``MultiTaskDataPreprocessor``.
         init_cfg (dict, optional): mmengine init config.
     """
+
+    TRAIN_CFG_KEYS = ('nan_check_interval', 'diagnostics_interval',
+                      'view_norm')
 
     def __init__(self,
                  tasks: dict,
@@ -101,6 +122,14 @@ class MultiTaskModel(BaseModel):
         self.align_corners = align_corners
         self.feat_index = feat_index
         self.train_cfg = dict(train_cfg or {})
+        unknown = set(self.train_cfg) - set(self.TRAIN_CFG_KEYS)
+        if unknown:
+            raise KeyError(f'model.train_cfg: unknown keys {sorted(unknown)}; '
+                           f'known: {list(self.TRAIN_CFG_KEYS)}')
+        self.view_norm = self.train_cfg.get('view_norm', 'joint')
+        if self.view_norm not in VIEW_NORMS:
+            raise ValueError(f'model.train_cfg.view_norm must be one of '
+                             f'{VIEW_NORMS}, got {self.view_norm!r}')
         self.test_cfg = dict(test_cfg or {})
         self.nan_check_interval = int(
             self.train_cfg.get('nan_check_interval', 1))
@@ -115,6 +144,10 @@ class MultiTaskModel(BaseModel):
         self.regularizers = build_regularizers(regularizers or [], self.tasks,
                                                self.heads)
         self.num_views = max([1] + [r.num_views for r in self.regularizers])
+        if self.view_norm == 'per_view' and self.num_views == 1:
+            print_log('model.train_cfg.view_norm=\'per_view\' has no '
+                      'effect: no regularizer uses augmented views',
+                      logger='current', level=logging.WARNING)
         self._iter = 0
 
     # ------------------------------------------------------------ structure
@@ -176,6 +209,25 @@ class MultiTaskModel(BaseModel):
         if isinstance(feats, Tensor):
             feats = (feats, )
         return tuple(feats)
+
+    def forward_views(self, fn: Callable, x: Union[Tensor, Sequence[Tensor]],
+                      batch_size: int):
+        """``fn(x)`` on the stacked views ``x`` (each tensor ``(V*B, ...)``,
+        view-major), jointly or one view at a time (``train_cfg.view_norm``);
+        ``fn`` returns a tensor or a tuple of tensors, concatenated back in
+        view order either way."""
+        if self.view_norm == 'joint' or self.num_views == 1:
+            return fn(x)
+        # a loop over the views, not the batch: each view's BatchNorm
+        # statistics are its own
+        if isinstance(x, Tensor):
+            chunks = x.split(batch_size)
+        else:
+            chunks = list(zip(*(t.split(batch_size) for t in x)))
+        outs = [fn(chunk) for chunk in chunks]
+        if isinstance(outs[0], Tensor):
+            return torch.cat(outs)
+        return tuple(torch.cat(level) for level in zip(*outs))
 
     def head_forward(self, task: str, head: nn.Module,
                      head_inputs: Sequence[Tensor],
@@ -245,7 +297,7 @@ class MultiTaskModel(BaseModel):
         # record_function scopes name the stages in torch.profiler traces
         # (tools/analysis_tools/benchmark.py --profile)
         with record_function('mtl.backbone'):
-            feats = self.extract_feat(inputs)
+            feats = self.forward_views(self.extract_feat, inputs, b)
         size = inputs.shape[-2:]
         views = range(self.num_views)
         preds, task_terms = self.decode_and_supervise(feats, size, batch,
@@ -312,8 +364,12 @@ class MultiTaskModel(BaseModel):
         override."""
         b = batch.batch_size
         with record_function('mtl.heads'):
-            preds_all = {t: self.head_forward(t, self.heads[t], feats, size)
-                         for t in self.tasks}
+            preds_all = {
+                t: self.forward_views(
+                    partial(self.head_forward, t, self.heads[t], size=size),
+                    feats, b)
+                for t in self.tasks
+            }
         preds = [{t: p[v * b:(v + 1) * b] for t, p in preds_all.items()}
                  for v in range(self.num_views)]
         with record_function('mtl.task_losses'):

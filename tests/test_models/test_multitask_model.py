@@ -1,11 +1,13 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
 import copy
+import logging
 
 import pytest
 import torch
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
+from mtlpartial.models import multitask_model
 from mtlpartial.registry import MODELS
 from tests.utils.demo_inputs import (DEMO_TASKS, build_demo_model,
                                      make_packed_batch)
@@ -158,3 +160,47 @@ def test_views_are_checked():
     batch = model.data_preprocessor(make_packed_batch(LABELLED), True)
     with pytest.raises(ValueError, match='MultiView'):
         model(**batch, mode='loss')
+
+
+@pytest.mark.parametrize('view_norm', ['joint', 'per_view'])
+def test_view_norm_keeps_view0_normalised_as_supervised(view_norm):
+    """``per_view``: the supervised losses (on view 0) equal those of the
+    same weights without augmented views, as BatchNorm's batch statistics
+    are view 0's own; ``joint`` (official) mixes the views into them."""
+    torch.manual_seed(0)
+    model = build_model(regularizers=[dict(type='SSLConsistency')],
+                        train_cfg=dict(view_norm=view_norm))
+    reference = build_model()
+    reference.load_state_dict(model.state_dict())
+    assert model.num_views == 2 and reference.num_views == 1
+    batch = model.data_preprocessor(
+        make_packed_batch(LABELLED, num_views=2), True)
+    got, want = model(**batch, mode='loss'), reference(**batch, mode='loss')
+    same = [torch.allclose(got[f'loss_{t}'], want[f'loss_{t}'], atol=1e-6)
+            for t in DEMO_TASKS]
+    assert same == [view_norm == 'per_view'] * len(DEMO_TASKS)
+    assert any(k.startswith('ssl') and 'loss' in k for k in got)
+
+
+def test_view_norm_per_view_concatenates_in_view_order():
+    model = build_model(regularizers=[dict(type='SSLConsistency')],
+                        train_cfg=dict(view_norm='per_view'))
+    x = torch.randn(6, 3, 32, 32)
+    feats = model.forward_views(model.extract_feat, x, 3)
+    for v in range(2):
+        alone = model.extract_feat(x[3 * v:3 * (v + 1)])
+        for got, want in zip(feats, alone):
+            assert torch.allclose(got[3 * v:3 * (v + 1)], want, atol=1e-6)
+
+
+def test_train_cfg_is_checked(monkeypatch):
+    with pytest.raises(KeyError, match=r"unknown keys \['view_nrom'\]"):
+        build_model(train_cfg=dict(view_nrom='per_view'))
+    with pytest.raises(ValueError, match='view_norm must be one of'):
+        build_model(train_cfg=dict(view_norm='ghost'))
+    logged = []
+    monkeypatch.setattr(multitask_model, 'print_log',
+                        lambda msg, **kw: logged.append((msg, kw)))
+    build_model(train_cfg=dict(view_norm='per_view'))
+    assert len(logged) == 1 and "view_norm='per_view' has no effect" in \
+        logged[0][0] and logged[0][1]['level'] == logging.WARNING

@@ -23,8 +23,8 @@ NOTES_MARKER = '<!-- notes: kept when the tables are regenerated -->'
 #: order of the rows; the rest follow alphabetically
 ORDER = ['supervised', 'full', 'ssl', 'directmap', 'directmap_stable',
          'perceptualmap', 'perceptualmap_stable', 'mtpsl', 'mtpsl_stable',
-         'jtr', 'jtr_stable', 'jtr_viewsonly', 'dgr', 'dgr_stable',
-         'diffusionmtl']
+         'jtr', 'jtr_stable', 'jtr_viewsonly', 'jtr_stable_perview', 'dgr',
+         'dgr_stable', 'diffusionmtl']
 
 
 def load_runs(folder: str) -> List[dict]:

@@ -70,6 +70,8 @@ METHODS = {
     'jtr_stable': ('jtr', '_stable'),
     # a control: JTR-stable's views and auto-encoder, no JTR gradient
     'jtr_viewsonly': ('jtr', '_viewsonly'),
+    # JTR-stable with each view through the network on its own (BatchNorm)
+    'jtr_stable_perview': ('jtr', '_stable_perview'),
     'dgr': ('dgr', ''),
     'dgr_stable': ('dgr', '_stable'),
     'diffusionmtl': ('diffusionmtl', ''),

@@ -155,6 +155,9 @@ def test_bad_configurations_are_rejected():
                          channels=8))
     with pytest.raises(ValueError, match='task_channels'):
         build(diffusion=dict(type='MTDNet', task_channels=dict(semseg=4)))
+    with pytest.raises(ValueError, match="view_norm='per_view' is not"):
+        build(regularizers=[dict(type='SSLConsistency')],
+              train_cfg=dict(view_norm='per_view'))
 
 
 def test_jtr_on_final_predictions_with_pcgrad():
