@@ -94,6 +94,22 @@ def test_curves_need_enough_seeds(runs):
     assert results_page.curve_method(lucky, 'random') is None
 
 
+def test_coverage_counts_the_missing_required_runs(runs):
+    lines = results_page.coverage_lines(runs)
+    # onelabel: supervised, full and jtr have 3 of 5 seeds, mtpsl 1 of 5,
+    # the other 5-seed rows none, the four 3-seed rows none; random: only
+    # full's 3 seeds (they count in every setting)
+    onelabel = 3 * 2 + 4 + 5 * 5 + 4 * 3
+    random = 9 * 5 - 3 + 4 * 3
+    assert lines[0].startswith(f'{onelabel + random} required runs missing')
+    assert '| jtr | **3 / 5** (seeds 0,1,2) | **0 / 5** |' in lines
+    assert '| full | **3 / 5** (seeds 0,1,2) | **3 / 5** (seeds 0,1,2) |' \
+        in lines
+    done = [fake_run('jtr', 'onelabel', s, 33, 1.0, 30.0) for s in (3, 4)]
+    assert '| jtr | 5 / 5 (seeds 0,1,2,3,4) | **0 / 5** |' in \
+        results_page.coverage_lines(runs + done)
+
+
 def test_page(runs, tmp_path):
     out = tmp_path / 'results.md'
     out.write_text('old table\n' + results_page.NOTES_MARKER +
@@ -102,6 +118,7 @@ def test_page(runs, tmp_path):
     text = out.read_text()
     assert 'hand-written notes' in text and 'old table' not in text
     assert '## onelabel' in text and '| jtr | 0,1,2 |' in text
+    assert '## Coverage' in text
     assert ': met (needs' in text and 'NOT met' not in text
     assert '| onelabel | jtr | 3 / 2 / 1 | 0.2 / 0.01 / 0.01 |' in text
     for name in ('delta.png', 'curves_onelabel.png'):
