@@ -27,6 +27,7 @@ import mtlpartial  # noqa: E402,F401
 from mtlpartial.utils.cli import (ConfigOptionsAction,  # noqa: E402
                                   add_launcher_args, build_runner,
                                   load_config, parse_args_with_launcher)
+from mtlpartial.utils.dist_utils import close_distributed  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -87,6 +88,7 @@ def main() -> None:
             if osp.isdir(args.show_dir) else []
         print_log(f'{len(pngs)} visualisation(s) written to '
                   f'{osp.abspath(args.show_dir)}', logger='current')
+    close_distributed()
 
 
 def load_weights(runner: Runner, checkpoint: str, strict: bool) -> None:

@@ -32,6 +32,7 @@ from mtlpartial.utils.cli import (ConfigOptionsAction,  # noqa: E402
                                   add_launcher_args, build_runner,
                                   find_resume_checkpoint, load_config,
                                   parse_args_with_launcher)
+from mtlpartial.utils.dist_utils import close_distributed  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -103,7 +104,9 @@ def main() -> None:
     if args.allow_mask_change:
         allow_mask_change(cfg)
 
-    build_runner(cfg).train()
+    runner = build_runner(cfg)
+    runner.train()
+    close_distributed()
 
 
 if __name__ == '__main__':

@@ -9,7 +9,6 @@ import functools
 
 import pytest
 import torch
-import torch.multiprocessing as mp
 import torch.nn as nn
 from mmengine.model import BaseModule
 from mmengine.optim import build_optim_wrapper
@@ -17,7 +16,7 @@ from mmengine.registry import init_default_scope
 
 from mtlpartial.registry import MODELS
 from tests.utils.demo_inputs import DEMO_TASKS, make_packed_batch
-from tests.utils.dist_helpers import free_port, rank_step_worker
+from tests.utils.dist_helpers import free_port, rank_step_worker, run_ranks
 
 # rank 0 holds 3 semseg labels and no depth label; rank 1 the opposite mix
 LABELLED = [('semseg', ), ('semseg', 'normal'), ('semseg', ),
@@ -68,10 +67,10 @@ def test_two_ranks_equal_one_process_on_concatenated_batch(
     ref_loss, ref_params = step(build(normalize),
                                 make_packed_batch(LABELLED, h=16, w=16))
     out = str(tmp_path / 'rank0.pth')
-    mp.spawn(rank_step_worker,
-             args=(2, free_port(), functools.partial(build, normalize), step,
-                   make_packed_batch(LABELLED, h=16, w=16), out),
-             nprocs=2)
+    run_ranks(rank_step_worker,
+              args=(2, free_port(), functools.partial(build, normalize), step,
+                    make_packed_batch(LABELLED, h=16, w=16), out),
+              nprocs=2)
     res = torch.load(out, weights_only=True)
     assert abs(res['loss'] - ref_loss) < 1e-6
     init = {k: v for k, v in build(normalize).named_parameters()}

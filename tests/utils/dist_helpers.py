@@ -2,9 +2,16 @@
 """Helpers of the two-process (CPU, gloo) equivalence tests."""
 import os
 import socket
-from typing import Callable
+import time
+from typing import Callable, Sequence
 
 import torch
+import torch.multiprocessing as mp
+
+from mtlpartial.utils.dist_utils import close_distributed
+
+#: seconds a multi-process test may take before its ranks are killed
+RANKS_TIMEOUT = 300
 
 
 def free_port() -> int:
@@ -14,15 +21,48 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def run_ranks(fn: Callable, args: Sequence, nprocs: int,
+              start_method: str = 'spawn',
+              timeout: float = RANKS_TIMEOUT) -> None:
+    """``mp.start_processes(fn, args, nprocs)``, but a rank that hangs
+    fails the test after ``timeout`` seconds (its processes are killed)
+    instead of blocking the whole suite."""
+    context = mp.start_processes(fn, args=tuple(args), nprocs=nprocs,
+                                 start_method=start_method, join=False)
+    deadline = time.monotonic() + timeout
+    # join() returns False while some rank still runs (one exit at a time)
+    while not context.join(timeout=max(deadline - time.monotonic(), 0)):
+        if time.monotonic() < deadline:
+            continue
+        for process in context.processes:
+            if process.is_alive():
+                process.kill()
+        raise TimeoutError(
+            f'{getattr(fn, "__name__", fn)}: {nprocs} ranks did not finish '
+            f'within {timeout} s (killed)')
+
+
+def end_worker(error: bool) -> None:
+    """Close a rank's process group: ``close_distributed`` after a normal
+    run (barrier, so that no gloo thread still holds tensors when the group
+    is freed); only ``destroy_process_group`` after an error, since the
+    other rank may never reach a barrier."""
+    if error:
+        torch.distributed.destroy_process_group()
+    else:
+        close_distributed()
+
+
 def rank_step_worker(rank: int, world: int, port: int, build: Callable,
                      step: Callable, data: dict, out: str) -> None:
-    """``mp.spawn`` target: join a gloo group of ``world`` processes, wrap
+    """``run_ranks`` target: join a gloo group of ``world`` processes, wrap
     ``build()`` in ``MultiTaskDistributedWrapper``, run ``step(model,
     part)`` on this rank's equal share of the packed batch ``data``; rank
     0 saves the returned ``(loss, params)`` to ``out``."""
     os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port),
                       RANK=str(rank), WORLD_SIZE=str(world))
     torch.distributed.init_process_group('gloo', rank=rank, world_size=world)
+    error = True
     try:
         from mtlpartial.engine.model_wrappers import \
             MultiTaskDistributedWrapper
@@ -33,5 +73,6 @@ def rank_step_worker(rank: int, world: int, port: int, build: Callable,
         loss, params = step(model, part)
         if rank == 0:
             torch.save(dict(loss=loss, params=params), out)
+        error = False
     finally:
-        torch.distributed.destroy_process_group()
+        end_worker(error)

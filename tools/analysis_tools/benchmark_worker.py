@@ -34,6 +34,7 @@ def main() -> None:
 
     import benchmark_cases as bc
     import mtlpartial  # noqa: F401
+    from mtlpartial.utils.dist_utils import close_distributed
     loaded = osp.dirname(osp.dirname(osp.abspath(mtlpartial.__file__)))
     if loaded != code_root:
         raise SystemExit(f'benchmark_worker: imported mtlpartial from '
@@ -81,8 +82,7 @@ def main() -> None:
                 state['model'], state['ow'], state['data'], 'cpu')))
         else:
             raise SystemExit(f'benchmark_worker: unknown command {cmd}')
-    if world > 1:
-        torch.distributed.destroy_process_group()
+    close_distributed()
 
 
 if __name__ == '__main__':

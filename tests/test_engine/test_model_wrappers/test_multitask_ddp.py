@@ -10,12 +10,10 @@ one rank stops both before any update, and batch-norm buffers follow
 rank 0 for loss weightings and gradient methods alike."""
 import copy
 import os
-import socket
 import tempfile
 
 import pytest
 import torch
-import torch.multiprocessing as mp
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
@@ -25,6 +23,7 @@ from mtlpartial.registry import MODELS
 from tests.test_engine.test_distributed_equivalence import \
     BNFreeConvNet  # noqa: F401  (registers the backbone)
 from tests.utils.demo_inputs import DEMO_TASKS, make_packed_batch
+from tests.utils.dist_helpers import end_worker, free_port, run_ranks
 
 WORLD = 2
 # per step, the global batch: rank 0 takes the first half, rank 1 the rest
@@ -139,6 +138,7 @@ def _worker(rank, port, path):
     torch.distributed.init_process_group(
         'gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank,
         world_size=WORLD)
+    error = True
     try:
         results = {name: train(case, rank) for name, case in CASES.items()}
         results['nan'] = nan_step(rank)
@@ -146,14 +146,9 @@ def _worker(rank, port, path):
         results['buffers_pcgrad'] = buffers_at_forward(
             rank, dict(balancer=dict(type='PCGrad', seed=3)))
         torch.save(results, path + str(rank))
+        error = False
     finally:
-        torch.distributed.destroy_process_group()
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
+        end_worker(error)
 
 
 @pytest.mark.skipif(not torch.distributed.is_available(),
@@ -165,7 +160,7 @@ def test_ddp_matches_one_process():
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, 'rank')
         # fork: the children inherit the imported modules
-        mp.start_processes(_worker, args=(_free_port(), path), nprocs=WORLD,
+        run_ranks(_worker, args=(free_port(), path), nprocs=WORLD,
                            start_method='fork')
         got = [torch.load(path + str(r), weights_only=True)
                for r in range(WORLD)]
@@ -205,7 +200,7 @@ def test_cpu_model_takes_no_device_ids():
 
 
 def one_process_group():
-    store = torch.distributed.TCPStore('127.0.0.1', _free_port(), 1, True)
+    store = torch.distributed.TCPStore('127.0.0.1', free_port(), 1, True)
     torch.distributed.init_process_group('gloo', store=store, rank=0,
                                          world_size=1)
 

@@ -7,11 +7,10 @@ import tempfile
 
 import pytest
 import torch
-import torch.multiprocessing as mp
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
-from tests.utils.dist_helpers import free_port
+from tests.utils.dist_helpers import end_worker, free_port, run_ranks
 from .fake_model import FakeMultiTaskModel, make_data
 
 CONFIGS = [
@@ -60,6 +59,7 @@ def _worker(rank, port, path):
     torch.distributed.init_process_group(
         'gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank,
         world_size=WORLD)
+    error = True
     try:
         results = {
             name: run(cfg, rep, rank)
@@ -67,8 +67,9 @@ def _worker(rank, port, path):
         }
         if rank == 0:
             torch.save(results, path)
+        error = False
     finally:
-        torch.distributed.destroy_process_group()
+        end_worker(error)
 
 
 @pytest.mark.skipif(not torch.distributed.is_available(),
@@ -79,7 +80,7 @@ def test_two_processes_match_one_process():
         path = os.path.join(tmp, 'rank0.pth')
         # fork: the children inherit the imported modules (a spawned child
         # re-imports mtlpartial/mmseg, ~20 s on 2 cores)
-        mp.start_processes(
+        run_ranks(
             _worker, args=(free_port(), path), nprocs=WORLD,
             start_method='fork')
         got = torch.load(path)

@@ -4,14 +4,13 @@ a batch each give the loss and update of one process on the whole batch
 (BN-free backbone, group-norm preliminary heads, diffusion noise set to
 zero so that the ranks and the single process draw the same)."""
 import torch
-import torch.multiprocessing as mp
 from mmengine.registry import init_default_scope
 
 from mtlpartial.models.diffusion import MTDNet
 from mtlpartial.registry import MODELS
 from tests.test_engine.test_distributed_equivalence import LABELLED, step
 from tests.utils.demo_inputs import DEMO_TASKS, make_packed_batch
-from tests.utils.dist_helpers import free_port, rank_step_worker
+from tests.utils.dist_helpers import free_port, rank_step_worker, run_ranks
 
 
 def build():
@@ -43,10 +42,10 @@ def test_two_ranks_equal_one_process(tmp_path, monkeypatch):
     init = dict(build().named_parameters())
     monkeypatch.undo()
     out = str(tmp_path / 'rank0.pth')
-    mp.spawn(rank_step_worker,
-             args=(2, free_port(), build_without_noise, step,
-                   make_packed_batch(LABELLED, h=16, w=16), out),
-             nprocs=2)
+    run_ranks(rank_step_worker,
+              args=(2, free_port(), build_without_noise, step,
+                    make_packed_batch(LABELLED, h=16, w=16), out),
+              nprocs=2)
     res = torch.load(out, weights_only=True)
     assert abs(res['loss'] - ref_loss) < 1e-5
     updated = 0
