@@ -20,6 +20,7 @@ from mmengine.registry import init_default_scope
 import mtlpartial.engine  # noqa: F401
 from mtlpartial.engine.model_wrappers import MultiTaskDistributedWrapper
 from mtlpartial.registry import MODELS
+from mtlpartial.utils.dist_utils import close_distributed
 from tests.test_engine.test_distributed_equivalence import \
     BNFreeConvNet  # noqa: F401  (registers the backbone)
 from tests.utils.demo_inputs import DEMO_TASKS, make_packed_batch
@@ -196,7 +197,7 @@ def test_cpu_model_takes_no_device_ids():
         assert torch.isfinite(log['loss'])
         assert net.find_unused_parameters
     finally:
-        torch.distributed.destroy_process_group()
+        close_distributed()
 
 
 def one_process_group():
@@ -217,7 +218,7 @@ def test_syncbn_on_cpu_is_refused():
         with pytest.raises(ValueError, match="sync_bn='torch'.*needs CUDA"):
             MultiTaskDistributedWrapper(model)
     finally:
-        torch.distributed.destroy_process_group()
+        close_distributed()
 
 
 def test_rank_without_any_graph_is_explained():
