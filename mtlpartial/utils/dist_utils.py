@@ -52,8 +52,10 @@ def close_distributed() -> None:
     last collectives: on torch 2.13, freeing the process group (for
     instance with the DDP reducer that holds it) while a worker still
     releases one deadlocks the process at exit (``~ProcessGroupGloo`` joins
-    a thread that waits for the GIL its caller holds). Does nothing outside
-    a process group.
+    a thread that waits for the GIL its caller holds; a blocking destructor
+    called with the GIL held, pytorch/pytorch#56297). It hung CI once, in a
+    two-rank test whose model was freed right after its last all-reduce.
+    Does nothing outside a process group.
     """
     if torch.distributed.is_available() and \
             torch.distributed.is_initialized():
