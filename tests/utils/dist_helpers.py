@@ -1,9 +1,10 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
 """Helpers of the two-process (CPU, gloo) equivalence tests."""
+import contextlib
 import os
 import socket
 import time
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import torch
 import torch.multiprocessing as mp
@@ -42,15 +43,23 @@ def run_ranks(fn: Callable, args: Sequence, nprocs: int,
             f'within {timeout} s (killed)')
 
 
-def end_worker(error: bool) -> None:
-    """Close a rank's process group: ``close_distributed`` after a normal
-    run (barrier, so that no gloo thread still holds tensors when the group
-    is freed); only ``destroy_process_group`` after an error, since the
-    other rank may never reach a barrier."""
-    if error:
+@contextlib.contextmanager
+def rank_group(rank: int, world: int, port: int) -> Iterator[None]:
+    """A rank's gloo group on the loopback ``port`` for the ``with`` body.
+
+    It ends with ``close_distributed`` after a normal exit (barrier, so that
+    no gloo thread still holds tensors when the group is freed), with only
+    ``destroy_process_group`` after an error, since the other rank may
+    never reach a barrier."""
+    torch.distributed.init_process_group(
+        'gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank,
+        world_size=world)
+    try:
+        yield
+    except BaseException:
         torch.distributed.destroy_process_group()
-    else:
-        close_distributed()
+        raise
+    close_distributed()
 
 
 def rank_step_worker(rank: int, world: int, port: int, build: Callable,
@@ -61,9 +70,7 @@ def rank_step_worker(rank: int, world: int, port: int, build: Callable,
     0 saves the returned ``(loss, params)`` to ``out``."""
     os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port),
                       RANK=str(rank), WORLD_SIZE=str(world))
-    torch.distributed.init_process_group('gloo', rank=rank, world_size=world)
-    error = True
-    try:
+    with rank_group(rank, world, port):
         from mtlpartial.engine.model_wrappers import \
             MultiTaskDistributedWrapper
         model = MultiTaskDistributedWrapper(build())
@@ -73,6 +80,3 @@ def rank_step_worker(rank: int, world: int, port: int, build: Callable,
         loss, params = step(model, part)
         if rank == 0:
             torch.save(dict(loss=loss, params=params), out)
-        error = False
-    finally:
-        end_worker(error)

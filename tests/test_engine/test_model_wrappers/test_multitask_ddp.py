@@ -24,7 +24,7 @@ from mtlpartial.utils.dist_utils import close_distributed
 from tests.test_engine.test_distributed_equivalence import \
     BNFreeConvNet  # noqa: F401  (registers the backbone)
 from tests.utils.demo_inputs import DEMO_TASKS, make_packed_batch
-from tests.utils.dist_helpers import end_worker, free_port, run_ranks
+from tests.utils.dist_helpers import free_port, rank_group, run_ranks
 
 WORLD = 2
 # per step, the global batch: rank 0 takes the first half, rank 1 the rest
@@ -136,20 +136,13 @@ def buffers_at_forward(rank, case):
 
 def _worker(rank, port, path):
     torch.set_num_threads(1)
-    torch.distributed.init_process_group(
-        'gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank,
-        world_size=WORLD)
-    error = True
-    try:
+    with rank_group(rank, WORLD, port):
         results = {name: train(case, rank) for name, case in CASES.items()}
         results['nan'] = nan_step(rank)
         results['buffers_ew'] = buffers_at_forward(rank, {})
         results['buffers_pcgrad'] = buffers_at_forward(
             rank, dict(balancer=dict(type='PCGrad', seed=3)))
         torch.save(results, path + str(rank))
-        error = False
-    finally:
-        end_worker(error)
 
 
 @pytest.mark.skipif(not torch.distributed.is_available(),
@@ -162,7 +155,7 @@ def test_ddp_matches_one_process():
         path = os.path.join(tmp, 'rank')
         # fork: the children inherit the imported modules
         run_ranks(_worker, args=(free_port(), path), nprocs=WORLD,
-                           start_method='fork')
+                  start_method='fork')
         got = [torch.load(path + str(r), weights_only=True)
                for r in range(WORLD)]
     for name in CASES:

@@ -10,7 +10,7 @@ import torch
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
-from tests.utils.dist_helpers import end_worker, free_port, run_ranks
+from tests.utils.dist_helpers import free_port, rank_group, run_ranks
 from .fake_model import FakeMultiTaskModel, make_data
 
 CONFIGS = [
@@ -56,20 +56,13 @@ def run(balancer, rep_grad, rank=None):
 
 def _worker(rank, port, path):
     torch.set_num_threads(1)
-    torch.distributed.init_process_group(
-        'gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank,
-        world_size=WORLD)
-    error = True
-    try:
+    with rank_group(rank, WORLD, port):
         results = {
             name: run(cfg, rep, rank)
             for name, cfg, rep in CONFIGS
         }
         if rank == 0:
             torch.save(results, path)
-        error = False
-    finally:
-        end_worker(error)
 
 
 @pytest.mark.skipif(not torch.distributed.is_available(),
