@@ -80,3 +80,7 @@ def rank_step_worker(rank: int, world: int, port: int, build: Callable,
         loss, params = step(model, part)
         if rank == 0:
             torch.save(dict(loss=loss, params=params), out)
+    # skip freeing the DDP model: on torch 2.13 its reducer's teardown can
+    # still deadlock with a gloo thread (a CI run timed out here once more
+    # after the barrier of close_distributed)
+    os._exit(0)
