@@ -6,6 +6,8 @@ Collectives use ``mmengine.dist`` (``all_reduce`` with ``op='sum'``,
 *global* counts, so the gradient of the global-batch loss is the **sum**
 over ranks of the local gradients (see docs/design.md).
 """
+import time
+
 import torch
 
 
@@ -44,20 +46,35 @@ def init_cpu_distributed(launcher: str) -> bool:
     return True
 
 
+#: seconds ``close_distributed`` releases the GIL after its barrier
+SETTLE_SECONDS = 0.2
+
+
 def close_distributed() -> None:
     """Wait for every rank, then destroy the default process group.
 
-    Called by the tools at the end of a distributed run. The barrier gives
-    gloo's worker threads the GIL to finish releasing the tensors of their
-    last collectives: on torch 2.13, freeing the process group (for
-    instance with the DDP reducer that holds it) while a worker still
-    releases one deadlocks the process at exit (``~ProcessGroupGloo`` joins
-    a thread that waits for the GIL its caller holds; a blocking destructor
-    called with the GIL held, pytorch/pytorch#56297). It hung CI once, in a
-    two-rank test whose model was freed right after its last all-reduce.
-    Does nothing outside a process group.
+    Called by the tools at the end of a distributed run. It works around a
+    deadlock of torch 2.13's gloo teardown (pytorch/pytorch#56297): a gloo
+    worker thread frees each finished work object, and when that work holds
+    a tensor that Python has seen (the model's own all-reduces), freeing it
+    takes the GIL. ``~ProcessGroupGloo`` joins those threads while its
+    caller holds the GIL, so a group freed (by ``destroy_process_group`` or
+    with the DDP reducer that holds it) while a worker still frees a work
+    object hangs the process for ever. This hung CI once and a local
+    clean-clone run once; py-spy on the hung rank showed
+    ``~Reducer -> ~ProcessGroupGloo -> thread::join`` against
+    ``~AsyncAllreduceWork -> decref_pyobject -> gil_scoped_acquire``.
+
+    The barrier makes every earlier collective complete; a worker may still
+    be about to free its last work object, so the GIL is then released for
+    ``SETTLE_SECONDS`` to let it finish. This narrows the race to a worker
+    descheduled for that long between two of its own statements; it cannot
+    close it, since torch offers no way to wait for its worker threads.
+    (The spawned test ranks also end with ``os._exit``, so they never free
+    their DDP model.) Does nothing outside a process group.
     """
     if torch.distributed.is_available() and \
             torch.distributed.is_initialized():
         torch.distributed.barrier()
+        time.sleep(SETTLE_SECONDS)
         torch.distributed.destroy_process_group()

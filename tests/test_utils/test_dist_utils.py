@@ -31,6 +31,26 @@ def test_close_distributed_destroys_the_group_after_ddp(monkeypatch):
     del model
 
 
+def test_close_distributed_releases_the_gil_between_barrier_and_destroy(
+        monkeypatch):
+    """The order that avoids torch 2.13's gloo teardown deadlock: every
+    collective completes (barrier), the gloo workers get the GIL to free
+    their last work objects (sleep), and only then is the group freed."""
+    import mtlpartial.utils.dist_utils as dist_utils
+    calls = []
+    dist = torch.distributed
+    monkeypatch.setattr(dist, 'is_initialized', lambda: True)
+    monkeypatch.setattr(dist, 'barrier', lambda: calls.append('barrier'))
+    monkeypatch.setattr(dist_utils.time, 'sleep',
+                        lambda s: calls.append(('sleep', s)))
+    monkeypatch.setattr(dist, 'destroy_process_group',
+                        lambda: calls.append('destroy'))
+    close_distributed()
+    assert calls == ['barrier', ('sleep', dist_utils.SETTLE_SECONDS),
+                     'destroy']
+    assert dist_utils.SETTLE_SECONDS > 0
+
+
 def test_cpu_launcher_must_be_pytorch_or_slurm():
     if torch.cuda.is_available():
         pytest.skip('init_cpu_distributed leaves CUDA runs to mmengine')
