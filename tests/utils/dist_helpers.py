@@ -47,8 +47,9 @@ def run_ranks(fn: Callable, args: Sequence, nprocs: int,
 def rank_group(rank: int, world: int, port: int) -> Iterator[None]:
     """A rank's gloo group on the loopback ``port`` for the ``with`` body.
 
-    It ends with ``close_distributed`` after a normal exit (barrier, so that
-    no gloo thread still holds tensors when the group is freed), with only
+    It ends with ``close_distributed`` after a normal exit (barrier and a
+    pause, so that no gloo thread still frees tensors when the group is
+    freed), with only
     ``destroy_process_group`` after an error, since the other rank may
     never reach a barrier."""
     torch.distributed.init_process_group(
@@ -68,8 +69,6 @@ def rank_step_worker(rank: int, world: int, port: int, build: Callable,
     ``build()`` in ``MultiTaskDistributedWrapper``, run ``step(model,
     part)`` on this rank's equal share of the packed batch ``data``; rank
     0 saves the returned ``(loss, params)`` to ``out``."""
-    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port),
-                      RANK=str(rank), WORLD_SIZE=str(world))
     with rank_group(rank, world, port):
         from mtlpartial.engine.model_wrappers import \
             MultiTaskDistributedWrapper
