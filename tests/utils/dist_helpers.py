@@ -49,9 +49,8 @@ def rank_group(rank: int, world: int, port: int) -> Iterator[None]:
 
     It ends with ``close_distributed`` after a normal exit (barrier and a
     pause, so that no gloo thread still frees tensors when the group is
-    freed), with only
-    ``destroy_process_group`` after an error, since the other rank may
-    never reach a barrier."""
+    freed), with only ``destroy_process_group`` after an error, since the
+    other rank may never reach a barrier."""
     torch.distributed.init_process_group(
         'gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank,
         world_size=world)
