@@ -10,6 +10,7 @@ import subprocess
 import sys
 from argparse import Namespace
 
+import pytest
 import torch
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -181,3 +182,71 @@ def test_train_results_flag_non_finite_losses_and_skipped_amp_steps(
     assert res['amp_skipped_steps'] == 2
     assert res['s_per_iter'] == 0.3 and res['images_per_s'] == 4 / 0.3
     assert res['val'] == {'semseg/mIoU': 1.0}
+
+
+def test_only_runs_the_named_stages_and_what_they_need():
+    stages = load('gpu_check_stages')
+    args = Namespace(dry_run=False, k_sweep=False, only=['syncbn'])
+    got = {s.name: s.disabled for s in stages.build_stages(args)}
+    assert [n for n, off in got.items() if not off] == [
+        'install', 'env', 'data', 'syncbn']
+    assert got['train_jtr'] == 'not in --only'
+    assert got['k_sweep'] == 'pass --k-sweep'  # its own reason is kept
+    args.only = None
+    assert not any(s.disabled for s in stages.build_stages(args)
+                   if s.name != 'k_sweep')
+    args.only = ['syncbm']
+    with pytest.raises(ValueError, match=r"unknown stage\(s\) \['syncbm'\]"):
+        stages.build_stages(args)
+
+
+def test_failure_note_skips_the_exit_time_warning():
+    report = load('gpu_check_report')
+    text = ('SYNCBN_RESULT {}\nsome failure without the word\n'
+            '[rank0]:[W1204 ProcessGroupNCCL.cpp:1575] Warning: WARNING: '
+            'destroy_process_group() was not called\n')
+    assert report.excerpt(text) == 'some failure without the word'
+    assert report.excerpt('a\nerror: differs\nlast') == 'error: differs'
+
+
+def test_sync_kernel_difference_is_relative_to_each_tensor():
+    smoke = load('syncbn_smoke')
+    big = torch.full((3, ), 2000.0)
+    # 7.3e-4 on a gradient of magnitude 2e3: float32 rounding, not a bug
+    assert smoke.max_relative_diff(
+        [big + 7.3e-4], [big]) == pytest.approx(3.65e-7, rel=0.01)
+    assert smoke.max_relative_diff(
+        [big + 7.3e-4], [big]) <= smoke.SYNC_KERNEL_RTOL
+    # a real disagreement on a small tensor still fails
+    small = torch.tensor([0.5, -1.0])
+    assert smoke.max_relative_diff(
+        [big, small + 1e-3], [big, small]) == pytest.approx(1e-3, rel=1e-4)
+    assert smoke.max_relative_diff([torch.ones(2)], [torch.zeros(2)]) == 1.0
+
+
+def test_kernel_check_loss_keeps_every_gradient_comparable():
+    """float32 against float64 batch norm: within the check's tolerance for
+    every tensor of ``batch_norm_outputs``; the squared-output loss it
+    replaced is not (its input gradient cancels to an eps residual)."""
+    smoke = load('syncbn_smoke')
+    gen = torch.Generator().manual_seed(0)
+    x, g = torch.randn(2, 4, 8, 8, 4, generator=gen).unbind(-1)[:2]
+    w, b = torch.rand(4, generator=gen) + 0.5, torch.randn(4, generator=gen)
+
+    def bn(dtype):
+        return lambda xi, wi, bi: torch.nn.functional.batch_norm(
+            xi, torch.zeros(4, dtype=dtype), torch.ones(4, dtype=dtype), wi,
+            bi, True, 0.1, 1e-5)
+
+    single = smoke.batch_norm_outputs(bn(torch.float32), x, g, w, b)
+    double = smoke.batch_norm_outputs(
+        bn(torch.float64), *(t.double() for t in (x, g, w, b)))
+    assert [tuple(t.shape) for t in single] == [
+        (2, 4, 8, 8), (2, 4, 8, 8), (4, ), (4, )]
+    assert smoke.max_relative_diff(single, double) < smoke.SYNC_KERNEL_RTOL
+    squared = smoke.batch_norm_outputs(bn(torch.float32), x, 2 * single[0],
+                                       w, b)  # d(y^2)/dy = 2y
+    squared64 = smoke.batch_norm_outputs(
+        bn(torch.float64), x.double(), 2 * double[0], w.double(), b.double())
+    assert smoke.max_relative_diff(squared[1:2], squared64[1:2]) > \
+        smoke.SYNC_KERNEL_RTOL

@@ -35,6 +35,9 @@ stage logs as ``gpu_check_logs.tar.gz``; see ``gpu_check_report.py``) goes
 to ``--out-dir`` (default ``$OUT`` when set). Exit status 1 when a stage
 failed or timed out.
 
+``--only STAGE ...`` runs those stages and the ones they need (install,
+env, data), to rerun what failed; the others are skipped.
+
 ``--dry-run`` runs the same stages on CPU with tiny sizes and models, fp32,
 gloo, no install and no memory measurement; the bf16 stages are skipped
 (mmengine's AMP optim wrappers refuse a CPU) and the SyncBN step runs with
@@ -45,6 +48,7 @@ code with ``--rep-grad``) and runs two gradient methods.
 Example (the device call is in docs/benchmarks.md)::
 
     tools/analysis_tools/gpu_check.sh --out-dir $OUT
+    tools/analysis_tools/gpu_check.sh --out-dir $OUT --only syncbn
     python tools/analysis_tools/gpu_check.py --dry-run --out-dir /tmp/gc
 """
 import argparse
@@ -113,6 +117,9 @@ def parse_args() -> argparse.Namespace:
                    help='seconds for all stages (450; dry run 300)')
     p.add_argument('--k-sweep', action='store_true',
                    help='also the K = 2..7 sweep (fp32)')
+    p.add_argument('--only', nargs='+', metavar='STAGE',
+                   help='run these stages and those they need (a rerun '
+                   'of the ones that failed), skip the others')
     p.add_argument('--dry-run', action='store_true',
                    help='CPU, tiny sizes, fp32: tests the logic')
     p.add_argument('--collect-env', action='store_true',

@@ -36,12 +36,14 @@ OFFICIAL = dict(
 
 # ------------------------------------------------------ reading results
 def excerpt(text: str) -> str:
-    """The line that says what went wrong (else the last one), short."""
+    """The line that says what went wrong (else the last one that is not
+    a warning, such as torch's exit-time NCCL notice), short."""
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     for ln in reversed(lines):
         if 'Error' in ln or 'error:' in ln or 'Non-finite' in ln:
             return ln[-300:]
-    return lines[-1][-300:] if lines else ''
+    plain = [ln for ln in lines if 'Warning' not in ln]
+    return (plain or lines or [''])[-1][-300:]
 
 
 def tagged_json(text: str, tag: str) -> dict:
@@ -261,8 +263,11 @@ def to_markdown(report: dict) -> str:
         f'{sync["iters"]} step(s), loss {sync["loss"]:.4f}'
         + (' (reverted to BatchNorm for the CPU step)'
            if sync.get('reverted_for_cpu') else '')
-        + ('; sync-BN function vs batch norm, max difference '
-           f'{sync["sync_kernel_max_diff"]:.2e}'
-           if sync.get('sync_kernel_max_diff') is not None else '')
+        + ('; sync-BN function vs batch norm, max relative difference '
+           f'{sync["sync_kernel_max_rel_diff"]:.2e}'
+           if sync.get('sync_kernel_max_rel_diff') is not None else '')
+        + (' (' + ', '.join(f'{k} {v:.1e}' for k, v in
+                            sync['sync_kernel_rel_diffs'].items()) + ')'
+           if sync.get('sync_kernel_rel_diffs') else '')
         if sync else '(not run)')
     return '\n'.join(out) + '\n'

@@ -272,7 +272,7 @@ def build_stages(args: argparse.Namespace) -> List[Stage]:
     prep = ('env', 'data')
     methods = ['--sweep-k', '--ks', '3', '--setting', 'onelabel']
     grads = ['--balancers', '--gradient-methods', '--ks', '3']
-    return [
+    stages = [
         Stage('install', 90, 10, stage_install, disabled='dry run: uses '
               'the packages installed here' if args.dry_run else ''),
         Stage('env', 60, 10, stage_env),
@@ -298,3 +298,20 @@ def build_stages(args: argparse.Namespace) -> List[Stage]:
             'k_sweep', ['--sweep-k', '--ks', *map(str, range(2, 8))],
             'fp32'), prep, '' if args.k_sweep else 'pass --k-sweep'),
     ]
+    return select_stages(stages, getattr(args, 'only', None))
+
+
+def select_stages(stages: List[Stage], only: List[str] = None) -> List[Stage]:
+    """Disable every stage that is neither in ``only`` nor needed by one
+    in it (``install`` always runs); all of them when ``only`` is empty."""
+    if not only:
+        return stages
+    names = [s.name for s in stages]
+    unknown = sorted(set(only) - set(names))
+    if unknown:
+        raise ValueError(f'--only: unknown stage(s) {unknown}; the stages '
+                         f'are {names}')
+    keep = {'install', *only}
+    keep.update(n for s in stages if s.name in only for n in s.needs)
+    return [s if s.name in keep or s.disabled
+            else s._replace(disabled='not in --only') for s in stages]
