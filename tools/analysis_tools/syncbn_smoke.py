@@ -189,7 +189,6 @@ def main() -> None:
         world_size=torch.distributed.get_world_size(),
         device=torch.cuda.get_device_name() if cuda else 'cpu',
         reverted_for_cpu=not cuda, iters=runner.iter, loss=loss,
-        sync_kernel_max_rel_diff=kernel_diff,
         sync_kernel_rel_diffs=kernel_diffs, sync_kernel_error=kernel_error)
     print('SYNCBN_RESULT ' + json.dumps(result), flush=True)
     torch.distributed.destroy_process_group()
