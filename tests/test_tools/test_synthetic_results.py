@@ -255,3 +255,50 @@ def test_run_claimed_by_another_sweep_is_skipped(tmp_path, monkeypatch):
     lock.write_text(f'{socket.gethostname()} {dead.pid}\n')
     assert tool.run_one('supervised', 'onelabel', 0, args) is not None
     assert len(fake.commands) == 2 and not lock.exists()
+
+
+def test_compare_pairs_two_rows_by_seed(runs):
+    """The difference of two rows' Δ, seed by seed, on the seeds both
+    have; against supervised it is the row's own Δ."""
+    runs = runs + [fake_run('ssl', 'onelabel', s, 31 + s, 0.97, 29.5)
+                   for s in (0, 2)]
+    jtr = results_page.paired_deltas(runs, 'onelabel', 'jtr')
+    ssl = results_page.paired_deltas(runs, 'onelabel', 'ssl')
+    result = results_page.compare(runs, 'onelabel', 'jtr', 'ssl')
+    assert result['seeds'] == [0, 2]
+    diffs = [jtr[s] - ssl[s] for s in (0, 2)]
+    assert [result['rows'][s]['difference'] for s in (0, 2)] == \
+        pytest.approx(diffs)
+    assert result['mean'] == pytest.approx(np.mean(diffs))
+    assert result['half'] == pytest.approx(
+        t.ppf(0.975, 1) * np.std(diffs, ddof=1) / math.sqrt(2))
+    # jtr: mIoU 33 / 32.4 against ssl 31 / 33; depth and normal better
+    assert result['better'] == {'semseg/mIoU': 1, 'depth/abs_err': 2,
+                                'normal/mean': 2}
+    assert result['rows'][2]['metrics']['semseg/mIoU'] == \
+        pytest.approx((32.4, 33.0))
+    own = results_page.compare(runs, 'onelabel', 'jtr')
+    assert [own['rows'][s]['difference'] for s in own['seeds']] == \
+        pytest.approx([jtr[s] for s in sorted(jtr)])
+    lines = results_page.compare_lines(runs, 'onelabel', 'jtr', 'ssl')
+    assert lines[0].startswith('onelabel: jtr against ssl, 2 paired seed')
+    assert len([x for x in lines if x.startswith('| 0 |') or
+                x.startswith('| 2 |')]) == 2
+    assert 'better on: semseg/mIoU 1/2' in lines[-1]
+    with pytest.raises(KeyError, match="'dgr' share no seed"):
+        results_page.compare(runs, 'onelabel', 'dgr')
+
+
+def test_compare_command(runs, tmp_path, capsys):
+    for run in runs:
+        path = tmp_path / run['setting'] / run['method'] / \
+            f'seed{run["seed"]}.json'
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(run))
+    tool.main(['compare', 'jtr', '--setting', 'onelabel', '--runs',
+               str(tmp_path)])
+    out = capsys.readouterr().out
+    assert 'jtr against supervised, 3 paired seed(s) (0, 1, 2)' in out
+    with pytest.raises(SystemExit, match="'mtpsl' and 'jtr' share no"):
+        tool.main(['compare', 'mtpsl', 'jtr', '--setting', 'random',
+                   '--runs', str(tmp_path)])

@@ -113,6 +113,88 @@ def gap_share(runs, setting: str, deltas: Dict[int, float]) -> float:
     return float(np.mean([deltas[s] for s in seeds])) / gap * 100
 
 
+def compare(runs, setting: str, method: str,
+            other: str = 'supervised') -> dict:
+    """Paired comparison of two rows of a setting.
+
+    On the seeds that ``method``, ``other`` and supervised MTL all have,
+    the difference of the two rows' Δ% against supervised MTL (for
+    ``other='supervised'`` that is the method's own Δ%), its mean, std and
+    95% t-interval, and per primary metric the two rows' values and the
+    number of seeds where ``method`` is the better one.
+
+    Args:
+        runs: Per-run summaries (see :func:`load_runs`).
+        setting: ``'onelabel'`` or ``'random'``.
+        method: The row compared.
+        other: The row it is compared against.
+
+    Returns:
+        ``dict(seeds, rows, mean, sd, half, better)``: ``rows`` maps each
+        seed to ``dict(delta, other_delta, difference, metrics)`` with
+        ``metrics[key] = (method value, other value)``; ``better[key]``
+        counts the seeds where ``method`` wins on ``key``.
+
+    Raises:
+        KeyError: If the two rows share no seed with supervised MTL.
+    """
+    mine, theirs = (paired_deltas(runs, setting, m) for m in (method, other))
+    if other == 'supervised':
+        theirs = {s: 0.0 for s in mine}
+    seeds = sorted(set(mine) & set(theirs))
+    if not seeds:
+        pair = (f'{method!r}' if other == 'supervised' else
+                f'{method!r} and {other!r}')
+        raise KeyError(f'{setting}: {pair} share no seed with supervised '
+                       'MTL (rows with seeds: '
+                       f'{", ".join(methods_of(runs))})')
+    a, b = by_seed(runs, setting, method), by_seed(runs, setting, other)
+    rows = {s: dict(delta=mine[s], other_delta=theirs[s],
+                    difference=mine[s] - theirs[s],
+                    metrics={k: (a[s]['test'][k], b[s]['test'][k])
+                             for k in PRIMARY})
+            for s in seeds}
+    better = {k: sum((r['metrics'][k][0] > r['metrics'][k][1]) == up
+                     and r['metrics'][k][0] != r['metrics'][k][1]
+                     for r in rows.values()) for k, up in PRIMARY.items()}
+    mean, sd, half = t_interval([r['difference'] for r in rows.values()])
+    return dict(seeds=seeds, rows=rows, mean=mean, sd=sd, half=half,
+                better=better)
+
+
+def compare_lines(runs, setting: str, method: str,
+                  other: str = 'supervised') -> List[str]:
+    """:func:`compare` as a Markdown table and a summary line."""
+    result = compare(runs, setting, method, other)
+    n = len(result['seeds'])
+    lines = [f'{setting}: {method} against {other}, {n} paired seed(s) '
+             f'({", ".join(map(str, result["seeds"]))}); Δ% against '
+             'supervised MTL; metric cells are '
+             f'{method} / {other}', '',
+             f'| seed | Δ% {method} | Δ% {other} | difference | '
+             + ' | '.join(k + (' ↑' if up else ' ↓')
+                          for k, up in PRIMARY.items()) + ' |',
+             '|---|---|---|---|' + '---|' * len(PRIMARY)]
+    for seed, row in result['rows'].items():
+        cells = [str(seed), f'{row["delta"]:+.2f}',
+                 f'{row["other_delta"]:+.2f}', f'{row["difference"]:+.2f}']
+        cells += [f'{x:.{4 if k == "depth/abs_err" else 2}f} / '
+                  f'{y:.{4 if k == "depth/abs_err" else 2}f}'
+                  for k, (x, y) in row['metrics'].items()]
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    mean, sd, half = result['mean'], result['sd'], result['half']
+    summary = f'mean difference {mean:+.2f}'
+    if not math.isnan(half):
+        summary += (f' [{mean - half:+.2f}, {mean + half:+.2f}] (95% t, '
+                    f'std {sd:.2f})')
+        if mean - half > 0 or mean + half < 0:
+            summary += ', resolved'
+        else:
+            summary += ', not resolved (the interval holds 0)'
+    better = ', '.join(f'{k} {v}/{n}' for k, v in result['better'].items())
+    return lines + ['', summary + f'; {method} better on: {better}']
+
+
 def methods_of(runs: Sequence[dict]) -> List[str]:
     names = {r['method'] for r in runs}
     return [m for m in ORDER if m in names] + sorted(names - set(ORDER))

@@ -277,6 +277,16 @@ def cmd_page(args) -> None:
                             ' '.join(sys.argv[1:]))
 
 
+def cmd_compare(args) -> None:
+    runs = results_page.load_runs(args.runs)
+    try:
+        lines = results_page.compare_lines(runs, args.setting, args.method,
+                                           args.other)
+    except KeyError as e:
+        sys.exit(f'{args.runs}: {e.args[0]}')
+    print('\n'.join(lines))
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     sub = p.add_subparsers(dest='command', required=True)
@@ -296,7 +306,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     page = sub.add_parser('page', help='write the results page')
     page.add_argument('--out', default='docs/results.md')
     page.add_argument('--figures', default='docs/results')
-    for q in (run, page):
+    compare = sub.add_parser(
+        'compare', help='paired comparison of two rows, seed by seed')
+    compare.add_argument('method', help='the row compared')
+    compare.add_argument('other', nargs='?', default='supervised',
+                         help='the row it is compared against')
+    compare.add_argument('--setting', default='random',
+                         choices=list(SETTINGS))
+    for q in (run, page, compare):
         q.add_argument('--runs', default='docs/results/runs',
                        help='folder of the per-run JSON summaries')
     args = p.parse_args(argv)
@@ -309,7 +326,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = parse_args(argv)
     np.seterr(all='ignore')
-    dict(run=cmd_run, page=cmd_page)[args.command](args)
+    dict(run=cmd_run, page=cmd_page,
+         compare=cmd_compare)[args.command](args)
 
 
 if __name__ == '__main__':
