@@ -302,3 +302,26 @@ def test_compare_command(runs, tmp_path, capsys):
     with pytest.raises(SystemExit, match="'mtpsl' and 'jtr' share no"):
         tool.main(['compare', 'mtpsl', 'jtr', '--setting', 'random',
                    '--runs', str(tmp_path)])
+
+
+def test_standardized_interval_inverts_the_noncentral_t():
+    """The bounds are the noncentralities that put the observed t at the
+    97.5% and 2.5% quantiles; the interval covers d and narrows with more
+    seeds of the same spread."""
+    from scipy.stats import nct
+    gaps = [17.49, 15.29, 20.67, 12.16, 10.32]
+    d, low, high = results_page.standardized_interval(gaps)
+    assert d == pytest.approx(np.mean(gaps) / np.std(gaps, ddof=1))
+    t_obs = d * math.sqrt(5)
+    assert nct.sf(t_obs, 4, low * math.sqrt(5)) == pytest.approx(0.025)
+    assert nct.sf(t_obs, 4, high * math.sqrt(5)) == pytest.approx(0.975)
+    assert low < d < high
+    more = results_page.standardized_interval(gaps * 4)
+    assert high - low > more[2] - more[1]
+    assert all(math.isnan(x) for x in
+               results_page.standardized_interval([3.0]))
+    assert all(math.isnan(x) for x in
+               results_page.standardized_interval([2.0, 2.0]))
+    # a negative mean gives a negative d and bounds below zero
+    neg = results_page.standardized_interval([-x for x in gaps])
+    assert neg[0] == pytest.approx(-d) and neg[2] == pytest.approx(-low)

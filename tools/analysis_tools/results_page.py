@@ -61,6 +61,48 @@ def t_interval(values: Sequence[float]) -> Tuple[float, float, float]:
                                       math.sqrt(v.size))
 
 
+def standardized_interval(values: Sequence[float],
+                          level: float = 0.95) -> Tuple[float, float, float]:
+    """Mean over sample std of paired differences (Cohen's d_z) with its
+    exact interval.
+
+    ``mean / sd * sqrt(n)`` follows a noncentral t with ``n - 1`` degrees
+    of freedom and noncentrality ``d * sqrt(n)``; the interval inverts it
+    (the bounds are the noncentralities at which the observed t is the
+    upper and the lower ``(1 - level) / 2`` quantile). It says how well a
+    few seeds measure a ratio such as "the gap is 5x its seed std".
+
+    Args:
+        values: Paired differences, one per seed.
+        level: Coverage of the interval.
+
+    Returns:
+        ``(d, low, high)``; all nan for fewer than 2 values or a zero
+        std.
+    """
+    v = np.asarray(values, dtype=float)
+    sd = float(v.std(ddof=1)) if v.size > 1 else 0.0
+    if sd == 0 or not np.isfinite(sd):
+        return math.nan, math.nan, math.nan
+    from scipy.optimize import brentq
+    from scipy.stats import nct
+    n, d = v.size, float(v.mean()) / sd
+    t_obs, tail = d * math.sqrt(n), (1 - level) / 2
+
+    def bound(p: float) -> float:
+        # sf rises with the noncentrality; widen the bracket (a few seeds
+        # put the bounds at several times the observed t) until it holds p
+        def f(nc):
+            return nct.sf(t_obs, n - 1, nc) - p
+
+        span = abs(t_obs) + 10.0
+        while (f(-span) > 0 or f(span) < 0) and span < 1e6:
+            span *= 2
+        return brentq(f, -span, span) / math.sqrt(n)
+
+    return d, bound(tail), bound(1 - tail)
+
+
 def by_seed(runs: Sequence[dict], setting: str,
             method: str) -> Dict[int, dict]:
     """``{seed: run}`` of a method in a setting (``full`` in any)."""
@@ -93,6 +135,7 @@ def headroom(runs, setting: str) -> Optional[dict]:
                 ious.setdefault(k.split('/IoU.')[1], []).append(v)
     return dict(gap=mean, sd=sd, half=half, n=len(gaps),
                 ratio=mean / sd if sd and sd > 0 else math.nan,
+                ratio_interval=standardized_interval(list(gaps.values()))[1:],
                 ious={c: (float(np.mean(v)), float(np.min(v)))
                       for c, v in ious.items()})
 
@@ -266,12 +309,14 @@ def headroom_lines(runs, settings: Sequence[str]) -> List[str]:
         if room is None:
             continue
         ok = room['gap'] >= 15 and room['ratio'] >= 5
+        low, high = room['ratio_interval']
         lines.append(
             f'* **{setting}**: full-label supervised is Δ '
             f'{room["gap"]:+.2f}% above {setting} supervised (seed std '
             f'{room["sd"]:.2f}, {room["n"]} paired seeds, gap / std = '
-            f'{room["ratio"]:.1f}): {"met" if ok else "NOT met"} (needs '
-            '≥ +15% and ≥ 5x the std).')
+            f'{room["ratio"]:.1f}, 95% interval {low:.1f} to {high:.1f}): '
+            f'{"met" if ok else "NOT met"} (needs ≥ +15% and ≥ 5x the '
+            'std).')
     full = headroom(runs, settings[0]) if settings else None
     if full and full['ious']:
         worst = ', '.join(f'{c} {m:.1f} (min {lo:.1f})'
