@@ -281,7 +281,8 @@ def test_compare_pairs_two_rows_by_seed(runs):
     assert [own['rows'][s]['difference'] for s in own['seeds']] == \
         pytest.approx([jtr[s] for s in sorted(jtr)])
     lines = results_page.compare_lines(runs, 'onelabel', 'jtr', 'ssl')
-    assert lines[0].startswith('onelabel: jtr against ssl, 2 paired seed')
+    assert lines[0].startswith(
+        'onelabel, test split: jtr against ssl, 2 paired seed')
     assert len([x for x in lines if x.startswith('| 0 |') or
                 x.startswith('| 2 |')]) == 2
     assert 'better on: semseg/mIoU 1/2' in lines[-1]
@@ -299,6 +300,7 @@ def test_compare_command(runs, tmp_path, capsys):
                str(tmp_path)])
     out = capsys.readouterr().out
     assert 'jtr against supervised, 3 paired seed(s) (0, 1, 2)' in out
+    assert 'difference / std' in out
     with pytest.raises(SystemExit, match="'mtpsl' and 'jtr' share no"):
         tool.main(['compare', 'mtpsl', 'jtr', '--setting', 'random',
                    '--runs', str(tmp_path)])
@@ -325,3 +327,45 @@ def test_standardized_interval_inverts_the_noncentral_t():
     # a negative mean gives a negative d and bounds below zero
     neg = results_page.standardized_interval([-x for x in gaps])
     assert neg[0] == pytest.approx(-d) and neg[2] == pytest.approx(-low)
+
+
+def test_val_split_reads_the_last_validation(runs):
+    """``split='val'`` pairs the last point of the validation curves, not
+    the test metrics; a run without a curve is named."""
+    for run in runs:
+        run['val_curve'][-1].update({'semseg/mIoU': 20.0 + run['seed'],
+                                     'semseg/IoU.panel': 10.0})
+    val = results_page.paired_deltas(runs, 'onelabel', 'full', split='val')
+    test = results_page.paired_deltas(runs, 'onelabel', 'full')
+    assert val != test
+    # same mIoU on val for both arms of a seed: only depth and normal count
+    assert val[1] == pytest.approx(100 / 3 * (0.2 + 0.1))
+    room = results_page.headroom(runs, 'onelabel', split='val')
+    assert room['ious'] == {'panel': (10.0, 10.0)}
+    assert 'per-class val IoU' in results_page.headroom_lines(
+        runs, ['onelabel'], split='val')[-1]
+    cmp = results_page.compare(runs, 'onelabel', 'full', split='val')
+    assert cmp['rows'][1]['metrics']['semseg/mIoU'] == (21.0, 21.0)
+    with pytest.raises(ValueError, match="'train'"):
+        results_page.metrics_of(runs[0], 'train')
+    runs[0]['val_curve'] = []
+    with pytest.raises(KeyError, match='onelabel/supervised/seed0: no '
+                       'validation curve'):
+        results_page.headroom(runs, 'onelabel', split='val')
+
+
+def test_headroom_command(runs, tmp_path, capsys):
+    for run in runs:
+        path = tmp_path / run['setting'] / run['method'] / \
+            f'seed{run["seed"]}.json'
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(run))
+    tool.main(['headroom', '--split', 'val', '--settings', 'onelabel',
+               '--runs', str(tmp_path)])
+    out = capsys.readouterr().out
+    assert out.startswith('* **onelabel**: full-label supervised is Δ')
+    assert '3 paired seeds' in out
+    with pytest.raises(SystemExit, match='no seed with both full-label and '
+                       'random supervised'):
+        tool.main(['headroom', '--settings', 'random', '--runs',
+                   str(tmp_path)])

@@ -112,25 +112,42 @@ def by_seed(runs: Sequence[dict], setting: str,
                                           method == 'full')}
 
 
+def metrics_of(run: dict, split: str = 'test') -> Dict[str, float]:
+    """The final model's metrics of a run: on ``'test'`` (the reported
+    numbers) or on ``'val'`` (the last point of the validation curve, the
+    split on which a protocol or setting is chosen)."""
+    if split == 'test':
+        return run['test']
+    if split != 'val':
+        raise ValueError(f"split must be 'test' or 'val', got {split!r}")
+    if not run.get('val_curve'):
+        raise KeyError(f'{run["setting"]}/{run["method"]}/seed{run["seed"]}'
+                       ': no validation curve in the summary')
+    return run['val_curve'][-1]
+
+
 def paired_deltas(runs, setting: str, method: str,
-                  base: str = 'supervised') -> Dict[int, float]:
-    """Δ% of ``method`` against ``base`` for every seed both have."""
+                  base: str = 'supervised',
+                  split: str = 'test') -> Dict[int, float]:
+    """Δ% of ``method`` against ``base`` on ``split`` for every seed both
+    have."""
     a, b = by_seed(runs, setting, method), by_seed(runs, setting, base)
-    return {s: delta_percent(a[s]['test'], b[s]['test'])
+    return {s: delta_percent(metrics_of(a[s], split), metrics_of(b[s], split))
             for s in sorted(set(a) & set(b))}
 
 
-def headroom(runs, setting: str) -> Optional[dict]:
-    """Full-label supervised against supervised of ``setting``: the gap,
-    its seed std and the object-class IoUs of the full-label runs."""
-    gaps = paired_deltas(runs, setting, 'full')
+def headroom(runs, setting: str, split: str = 'test') -> Optional[dict]:
+    """Full-label supervised against supervised of ``setting`` on
+    ``split``: the gap, its seed std, gap / std with its interval and the
+    class IoUs of the full-label runs."""
+    gaps = paired_deltas(runs, setting, 'full', split=split)
     if not gaps:
         return None
     mean, sd, half = t_interval(list(gaps.values()))
     full = list(by_seed(runs, setting, 'full').values())
     ious = {}
     for run in full:
-        for k, v in run['test'].items():
+        for k, v in metrics_of(run, split).items():
             if '/IoU.' in k:
                 ious.setdefault(k.split('/IoU.')[1], []).append(v)
     return dict(gap=mean, sd=sd, half=half, n=len(gaps),
@@ -156,8 +173,8 @@ def gap_share(runs, setting: str, deltas: Dict[int, float]) -> float:
     return float(np.mean([deltas[s] for s in seeds])) / gap * 100
 
 
-def compare(runs, setting: str, method: str,
-            other: str = 'supervised') -> dict:
+def compare(runs, setting: str, method: str, other: str = 'supervised',
+            split: str = 'test') -> dict:
     """Paired comparison of two rows of a setting.
 
     On the seeds that ``method``, ``other`` and supervised MTL all have,
@@ -171,17 +188,22 @@ def compare(runs, setting: str, method: str,
         setting: ``'onelabel'`` or ``'random'``.
         method: The row compared.
         other: The row it is compared against.
+        split: ``'test'`` or ``'val'`` (see :func:`metrics_of`).
 
     Returns:
-        ``dict(seeds, rows, mean, sd, half, better)``: ``rows`` maps each
-        seed to ``dict(delta, other_delta, difference, metrics)`` with
+        ``dict(seeds, rows, mean, sd, half, better, standardized)``:
+        ``rows`` maps each seed to ``dict(delta, other_delta, difference,
+        metrics)`` with
         ``metrics[key] = (method value, other value)``; ``better[key]``
-        counts the seeds where ``method`` wins on ``key``.
+        counts the seeds where ``method`` wins on ``key``;
+        ``standardized`` is :func:`standardized_interval` of the
+        differences.
 
     Raises:
         KeyError: If the two rows share no seed with supervised MTL.
     """
-    mine, theirs = (paired_deltas(runs, setting, m) for m in (method, other))
+    mine, theirs = (paired_deltas(runs, setting, m, split=split)
+                    for m in (method, other))
     if other == 'supervised':
         theirs = {s: 0.0 for s in mine}
     seeds = sorted(set(mine) & set(theirs))
@@ -194,26 +216,30 @@ def compare(runs, setting: str, method: str,
     a, b = by_seed(runs, setting, method), by_seed(runs, setting, other)
     rows = {s: dict(delta=mine[s], other_delta=theirs[s],
                     difference=mine[s] - theirs[s],
-                    metrics={k: (a[s]['test'][k], b[s]['test'][k])
+                    metrics={k: (metrics_of(a[s], split)[k],
+                                 metrics_of(b[s], split)[k])
                              for k in PRIMARY})
             for s in seeds}
     better = {k: sum((r['metrics'][k][0] > r['metrics'][k][1]) == up
                      and r['metrics'][k][0] != r['metrics'][k][1]
                      for r in rows.values()) for k, up in PRIMARY.items()}
-    mean, sd, half = t_interval([r['difference'] for r in rows.values()])
+    differences = [r['difference'] for r in rows.values()]
+    mean, sd, half = t_interval(differences)
     return dict(seeds=seeds, rows=rows, mean=mean, sd=sd, half=half,
-                better=better)
+                better=better,
+                standardized=standardized_interval(differences))
 
 
 def compare_lines(runs, setting: str, method: str,
-                  other: str = 'supervised') -> List[str]:
+                  other: str = 'supervised',
+                  split: str = 'test') -> List[str]:
     """:func:`compare` as a Markdown table and a summary line."""
-    result = compare(runs, setting, method, other)
+    result = compare(runs, setting, method, other, split)
     n = len(result['seeds'])
-    lines = [f'{setting}: {method} against {other}, {n} paired seed(s) '
-             f'({", ".join(map(str, result["seeds"]))}); Δ% against '
-             'supervised MTL; metric cells are '
-             f'{method} / {other}', '',
+    lines = [f'{setting}, {split} split: {method} against {other}, {n} '
+             f'paired seed(s) ({", ".join(map(str, result["seeds"]))}); Δ% '
+             f'against supervised MTL; metric cells are {method} / {other}',
+             '',
              f'| seed | Δ% {method} | Δ% {other} | difference | '
              + ' | '.join(k + (' ↑' if up else ' ↓')
                           for k, up in PRIMARY.items()) + ' |',
@@ -234,6 +260,10 @@ def compare_lines(runs, setting: str, method: str,
             summary += ', resolved'
         else:
             summary += ', not resolved (the interval holds 0)'
+    d, low, high = result['standardized']
+    if not math.isnan(d):
+        summary += (f'; difference / std {d:.1f} (95% interval {low:.1f} to '
+                    f'{high:.1f})')
     better = ', '.join(f'{k} {v}/{n}' for k, v in result['better'].items())
     return lines + ['', summary + f'; {method} better on: {better}']
 
@@ -302,10 +332,11 @@ def coverage_lines(runs, settings: Sequence[str] = SETTINGS) -> List[str]:
             'setting).', ''] + lines
 
 
-def headroom_lines(runs, settings: Sequence[str]) -> List[str]:
+def headroom_lines(runs, settings: Sequence[str],
+                   split: str = 'test') -> List[str]:
     lines = []
     for setting in settings:
-        room = headroom(runs, setting)
+        room = headroom(runs, setting, split)
         if room is None:
             continue
         ok = room['gap'] >= 15 and room['ratio'] >= 5
@@ -317,11 +348,11 @@ def headroom_lines(runs, settings: Sequence[str]) -> List[str]:
             f'{room["ratio"]:.1f}, 95% interval {low:.1f} to {high:.1f}): '
             f'{"met" if ok else "NOT met"} (needs ≥ +15% and ≥ 5x the '
             'std).')
-    full = headroom(runs, settings[0]) if settings else None
+    full = headroom(runs, settings[0], split) if settings else None
     if full and full['ious']:
         worst = ', '.join(f'{c} {m:.1f} (min {lo:.1f})'
                           for c, (m, lo) in sorted(full['ious'].items()))
-        lines.append(f'* Full-label per-class test IoU, mean over seeds: '
+        lines.append(f'* Full-label per-class {split} IoU, mean over seeds: '
                      f'{worst}.')
     return lines
 

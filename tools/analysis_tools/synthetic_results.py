@@ -16,6 +16,12 @@ Two commands:
   sweeps may share a seed list.
 * ``page``: read the summaries and write ``docs/results.md`` with its
   figures (no training).
+* ``compare``: one row against another (default supervised MTL), seed by
+  seed, with the paired interval (no training).
+* ``headroom``: full labels against partial labels, supervised MTL (no
+  training); with ``--split val`` on the runs of a candidate protocol
+  (``run --extra-options ... --runs <folder>``), the measurement on which a
+  protocol is chosen.
 
 A seed fixes the initialisation of the shared network and the view-0
 augmentation draws for every method (``MultiView`` and the regularizers
@@ -29,6 +35,8 @@ Examples::
         --settings onelabel random --methods supervised full mtpsl \\
         --seeds 0 1 2 3 4 --jobs 2
     python tools/analysis_tools/synthetic_results.py page
+    python tools/analysis_tools/synthetic_results.py compare jtr_stable ssl \
+        --setting onelabel
 """
 import argparse
 import json
@@ -281,9 +289,21 @@ def cmd_compare(args) -> None:
     runs = results_page.load_runs(args.runs)
     try:
         lines = results_page.compare_lines(runs, args.setting, args.method,
-                                           args.other)
+                                           args.other, args.split)
     except KeyError as e:
         sys.exit(f'{args.runs}: {e.args[0]}')
+    print('\n'.join(lines))
+
+
+def cmd_headroom(args) -> None:
+    runs = results_page.load_runs(args.runs)
+    try:
+        lines = results_page.headroom_lines(runs, args.settings, args.split)
+    except KeyError as e:
+        sys.exit(f'{args.runs}: {e.args[0]}')
+    if not lines:
+        sys.exit(f'{args.runs}: no seed with both full-label and '
+                 f'{"/".join(args.settings)} supervised runs')
     print('\n'.join(lines))
 
 
@@ -313,7 +333,16 @@ def parse_args(argv=None) -> argparse.Namespace:
                          help='the row it is compared against')
     compare.add_argument('--setting', default='random',
                          choices=list(SETTINGS))
-    for q in (run, page, compare):
+    headroom = sub.add_parser(
+        'headroom', help='full labels against partial labels, supervised '
+        'MTL: the gap, its seed std and the class IoUs')
+    headroom.add_argument('--settings', nargs='+', default=list(SETTINGS),
+                          choices=list(SETTINGS))
+    for q in (compare, headroom):
+        q.add_argument('--split', default='test', choices=('test', 'val'),
+                       help="'val' (the last validation) to choose a "
+                       'protocol; the test split only reports')
+    for q in (run, page, compare, headroom):
         q.add_argument('--runs', default='docs/results/runs',
                        help='folder of the per-run JSON summaries')
     args = p.parse_args(argv)
@@ -326,8 +355,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = parse_args(argv)
     np.seterr(all='ignore')
-    dict(run=cmd_run, page=cmd_page,
-         compare=cmd_compare)[args.command](args)
+    dict(run=cmd_run, page=cmd_page, compare=cmd_compare,
+         headroom=cmd_headroom)[args.command](args)
 
 
 if __name__ == '__main__':
