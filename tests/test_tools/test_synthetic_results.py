@@ -277,6 +277,11 @@ def test_compare_pairs_two_rows_by_seed(runs):
                                 'normal/mean': 2}
     assert result['rows'][2]['metrics']['semseg/mIoU'] == \
         pytest.approx((32.4, 33.0))
+    mean, _, half = result['per_task']['semseg/mIoU']
+    assert mean == pytest.approx(np.mean([33 - 31, 32.4 - 33]))
+    assert half == pytest.approx(t.ppf(0.975, 1) * np.std(
+        [2.0, -0.6], ddof=1) / math.sqrt(2))
+    assert result['per_task']['depth/abs_err'][0] == pytest.approx(-0.02)
     own = results_page.compare(runs, 'onelabel', 'jtr')
     assert [own['rows'][s]['difference'] for s in own['seeds']] == \
         pytest.approx([jtr[s] for s in sorted(jtr)])
@@ -285,7 +290,9 @@ def test_compare_pairs_two_rows_by_seed(runs):
         'onelabel, test split: jtr against ssl, 2 paired seed')
     assert len([x for x in lines if x.startswith('| 0 |') or
                 x.startswith('| 2 |')]) == 2
-    assert 'better on: semseg/mIoU 1/2' in lines[-1]
+    assert 'better on: semseg/mIoU 1/2' in lines[-2]
+    assert lines[-1].startswith('per task, jtr minus ssl (95% t): '
+                                'semseg/mIoU +0.70 [')
     with pytest.raises(KeyError, match="'dgr' share no seed"):
         results_page.compare(runs, 'onelabel', 'dgr')
 

@@ -191,11 +191,13 @@ def compare(runs, setting: str, method: str, other: str = 'supervised',
         split: ``'test'`` or ``'val'`` (see :func:`metrics_of`).
 
     Returns:
-        ``dict(seeds, rows, mean, sd, half, better, standardized)``:
+        ``dict(seeds, rows, mean, sd, half, better, per_task,
+        standardized)``:
         ``rows`` maps each seed to ``dict(delta, other_delta, difference,
         metrics)`` with
         ``metrics[key] = (method value, other value)``; ``better[key]``
-        counts the seeds where ``method`` wins on ``key``;
+        counts the seeds where ``method`` wins on ``key``, and
+        ``per_task[key]`` is :func:`t_interval` of ``method - other`` on it;
         ``standardized`` is :func:`standardized_interval` of the
         differences.
 
@@ -223,10 +225,13 @@ def compare(runs, setting: str, method: str, other: str = 'supervised',
     better = {k: sum((r['metrics'][k][0] > r['metrics'][k][1]) == up
                      and r['metrics'][k][0] != r['metrics'][k][1]
                      for r in rows.values()) for k, up in PRIMARY.items()}
+    per_task = {k: t_interval([x - y for x, y in (r['metrics'][k]
+                                                   for r in rows.values())])
+                for k in PRIMARY}
     differences = [r['difference'] for r in rows.values()]
     mean, sd, half = t_interval(differences)
     return dict(seeds=seeds, rows=rows, mean=mean, sd=sd, half=half,
-                better=better,
+                better=better, per_task=per_task,
                 standardized=standardized_interval(differences))
 
 
@@ -247,8 +252,7 @@ def compare_lines(runs, setting: str, method: str,
     for seed, row in result['rows'].items():
         cells = [str(seed), f'{row["delta"]:+.2f}',
                  f'{row["other_delta"]:+.2f}', f'{row["difference"]:+.2f}']
-        cells += [f'{x:.{4 if k == "depth/abs_err" else 2}f} / '
-                  f'{y:.{4 if k == "depth/abs_err" else 2}f}'
+        cells += [f'{x:.{_digits(k)}f} / {y:.{_digits(k)}f}'
                   for k, (x, y) in row['metrics'].items()]
         lines.append('| ' + ' | '.join(cells) + ' |')
     mean, sd, half = result['mean'], result['sd'], result['half']
@@ -265,7 +269,18 @@ def compare_lines(runs, setting: str, method: str,
         summary += (f'; difference / std {d:.1f} (95% interval {low:.1f} to '
                     f'{high:.1f})')
     better = ', '.join(f'{k} {v}/{n}' for k, v in result['better'].items())
-    return lines + ['', summary + f'; {method} better on: {better}']
+    tasks = ', '.join(
+        f'{k} {m:+.{_digits(k)}f}' + ('' if math.isnan(h) else
+                                      f' [{m - h:+.{_digits(k)}f}, '
+                                      f'{m + h:+.{_digits(k)}f}]')
+        for k, (m, _, h) in result['per_task'].items())
+    return lines + ['', summary + f'; {method} better on: {better}',
+                    f'per task, {method} minus {other} (95% t): {tasks}']
+
+
+def _digits(key: str) -> int:
+    """Decimals a metric is printed with (depth in metres: 4)."""
+    return 4 if key.startswith('depth/') else 2
 
 
 def methods_of(runs: Sequence[dict]) -> List[str]:
@@ -285,7 +300,7 @@ def setting_table(runs, setting: str) -> List[str]:
         for key in PRIMARY:
             mean, sd, _ = t_interval([r['test'][key] for r in
                                       seeds.values()])
-            digits = 2 if key != 'depth/abs_err' else 4
+            digits = _digits(key)
             cells.append(f'{mean:.{digits}f} ± {sd:.{digits}f}'
                          if not math.isnan(sd) else f'{mean:.{digits}f}')
         deltas = paired_deltas(runs, setting, method)
