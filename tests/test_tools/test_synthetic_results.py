@@ -295,6 +295,19 @@ def test_compare_pairs_two_rows_by_seed(runs):
                                 'semseg/mIoU +0.70 [')
     with pytest.raises(KeyError, match="'dgr' share no seed"):
         results_page.compare(runs, 'onelabel', 'dgr')
+    # with the other row as the baseline: Δ% of jtr against ssl directly
+    direct = results_page.compare(runs, 'onelabel', 'jtr', 'ssl',
+                                  reference='other')
+    a = results_page.by_seed(runs, 'onelabel', 'jtr')
+    b = results_page.by_seed(runs, 'onelabel', 'ssl')
+    assert [direct['rows'][s]['difference'] for s in (0, 2)] == \
+        pytest.approx([results_page.delta_percent(a[s]['test'], b[s]['test'])
+                       for s in (0, 2)])
+    assert direct['mean'] != pytest.approx(result['mean'])
+    assert 'Δ% against ssl' in results_page.compare_lines(
+        runs, 'onelabel', 'jtr', 'ssl', reference='other')[0]
+    with pytest.raises(ValueError, match="'ssl'"):
+        results_page.compare(runs, 'onelabel', 'jtr', reference='ssl')
 
 
 def test_compare_command(runs, tmp_path, capsys):

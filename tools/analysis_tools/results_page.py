@@ -174,14 +174,17 @@ def gap_share(runs, setting: str, deltas: Dict[int, float]) -> float:
 
 
 def compare(runs, setting: str, method: str, other: str = 'supervised',
-            split: str = 'test') -> dict:
+            split: str = 'test', reference: str = 'supervised') -> dict:
     """Paired comparison of two rows of a setting.
 
-    On the seeds that ``method``, ``other`` and supervised MTL all have,
-    the difference of the two rows' Δ% against supervised MTL (for
-    ``other='supervised'`` that is the method's own Δ%), its mean, std and
-    95% t-interval, and per primary metric the two rows' values and the
-    number of seeds where ``method`` is the better one.
+    Per seed, with ``reference='supervised'``, the difference of the two
+    rows' Δ% against supervised MTL on the seeds all three have (one scale
+    for every pair of rows: percent of supervised MTL); with
+    ``reference='other'``, the Δ% of ``method`` with ``other`` as the
+    baseline, on the seeds both have. For ``other='supervised'`` the two
+    agree: the method's own Δ%. Then its mean, std and 95% t-interval, and
+    per primary metric the two rows' values and the number of seeds where
+    ``method`` is the better one.
 
     Args:
         runs: Per-run summaries (see :func:`load_runs`).
@@ -189,6 +192,7 @@ def compare(runs, setting: str, method: str, other: str = 'supervised',
         method: The row compared.
         other: The row it is compared against.
         split: ``'test'`` or ``'val'`` (see :func:`metrics_of`).
+        reference: ``'supervised'`` or ``'other'``, the baseline of Δ%.
 
     Returns:
         ``dict(seeds, rows, mean, sd, half, better, per_task,
@@ -202,19 +206,27 @@ def compare(runs, setting: str, method: str, other: str = 'supervised',
         differences.
 
     Raises:
-        KeyError: If the two rows share no seed with supervised MTL.
+        KeyError: If the rows share no seed (with supervised MTL, for
+            ``reference='supervised'``).
+        ValueError: If ``reference`` is neither.
     """
-    mine, theirs = (paired_deltas(runs, setting, m, split=split)
-                    for m in (method, other))
-    if other == 'supervised':
+    if reference not in ('supervised', 'other'):
+        raise ValueError("reference must be 'supervised' or 'other', got "
+                         f'{reference!r}')
+    if reference == 'other' or other == 'supervised':
+        mine = paired_deltas(runs, setting, method, base=other, split=split)
         theirs = {s: 0.0 for s in mine}
+    else:
+        mine, theirs = (paired_deltas(runs, setting, m, split=split)
+                        for m in (method, other))
     seeds = sorted(set(mine) & set(theirs))
     if not seeds:
         pair = (f'{method!r}' if other == 'supervised' else
                 f'{method!r} and {other!r}')
-        raise KeyError(f'{setting}: {pair} share no seed with supervised '
-                       'MTL (rows with seeds: '
-                       f'{", ".join(methods_of(runs))})')
+        also = (' with supervised MTL' if reference == 'supervised' and
+                other != 'supervised' else '')
+        raise KeyError(f'{setting}: {pair} share no seed{also} (rows with '
+                       f'seeds: {", ".join(methods_of(runs))})')
     a, b = by_seed(runs, setting, method), by_seed(runs, setting, other)
     rows = {s: dict(delta=mine[s], other_delta=theirs[s],
                     difference=mine[s] - theirs[s],
@@ -236,14 +248,15 @@ def compare(runs, setting: str, method: str, other: str = 'supervised',
 
 
 def compare_lines(runs, setting: str, method: str,
-                  other: str = 'supervised',
-                  split: str = 'test') -> List[str]:
+                  other: str = 'supervised', split: str = 'test',
+                  reference: str = 'supervised') -> List[str]:
     """:func:`compare` as a Markdown table and a summary line."""
-    result = compare(runs, setting, method, other, split)
+    result = compare(runs, setting, method, other, split, reference)
     n = len(result['seeds'])
+    base = other if reference == 'other' else 'supervised'
     lines = [f'{setting}, {split} split: {method} against {other}, {n} '
              f'paired seed(s) ({", ".join(map(str, result["seeds"]))}); Δ% '
-             f'against supervised MTL; metric cells are {method} / {other}',
+             f'against {base}; metric cells are {method} / {other}',
              '',
              f'| seed | Δ% {method} | Δ% {other} | difference | '
              + ' | '.join(k + (' ↑' if up else ' ↓')

@@ -289,7 +289,8 @@ def cmd_compare(args) -> None:
     runs = results_page.load_runs(args.runs)
     try:
         lines = results_page.compare_lines(runs, args.setting, args.method,
-                                           args.other, args.split)
+                                           args.other, args.split,
+                                           args.reference)
     except KeyError as e:
         sys.exit(f'{args.runs}: {e.args[0]}')
     print('\n'.join(lines))
@@ -333,6 +334,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                          help='the row it is compared against')
     compare.add_argument('--setting', default='random',
                          choices=list(SETTINGS))
+    compare.add_argument(
+        '--reference', default='supervised', choices=('supervised', 'other'),
+        help="'supervised': the difference of the two rows' Δ% against "
+        "supervised MTL; 'other': Δ% of the row with the other as baseline")
     headroom = sub.add_parser(
         'headroom', help='full labels against partial labels, supervised '
         'MTL: the gap, its seed std and the class IoUs')
