@@ -310,12 +310,17 @@ def test_compare_pairs_two_rows_by_seed(runs):
         results_page.compare(runs, 'onelabel', 'jtr', reference='ssl')
 
 
-def test_compare_command(runs, tmp_path, capsys):
+def write_summaries(runs, folder):
+    """The summaries as ``run`` lays them out under ``--runs``."""
     for run in runs:
-        path = tmp_path / run['setting'] / run['method'] / \
+        path = folder / run['setting'] / run['method'] / \
             f'seed{run["seed"]}.json'
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(run))
+
+
+def test_compare_command(runs, tmp_path, capsys):
+    write_summaries(runs, tmp_path)
     tool.main(['compare', 'jtr', '--setting', 'onelabel', '--runs',
                str(tmp_path)])
     out = capsys.readouterr().out
@@ -375,11 +380,7 @@ def test_val_split_reads_the_last_validation(runs):
 
 
 def test_headroom_command(runs, tmp_path, capsys):
-    for run in runs:
-        path = tmp_path / run['setting'] / run['method'] / \
-            f'seed{run["seed"]}.json'
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(run))
+    write_summaries(runs, tmp_path)
     tool.main(['headroom', '--split', 'val', '--settings', 'onelabel',
                '--runs', str(tmp_path)])
     out = capsys.readouterr().out
