@@ -150,9 +150,9 @@ def headroom(runs, setting: str, split: str = 'test') -> Optional[dict]:
         for k, v in metrics_of(run, split).items():
             if '/IoU.' in k:
                 ious.setdefault(k.split('/IoU.')[1], []).append(v)
-    return dict(gap=mean, sd=sd, half=half, n=len(gaps),
-                ratio=mean / sd if sd and sd > 0 else math.nan,
-                ratio_interval=standardized_interval(list(gaps.values()))[1:],
+    ratio, low, high = standardized_interval(list(gaps.values()))
+    return dict(gap=mean, sd=sd, half=half, n=len(gaps), ratio=ratio,
+                ratio_interval=(low, high),
                 ious={c: (float(np.mean(v)), float(np.min(v)))
                       for c, v in ious.items()})
 
@@ -363,8 +363,8 @@ def coverage_lines(runs, settings: Sequence[str] = SETTINGS) -> List[str]:
 def headroom_lines(runs, settings: Sequence[str],
                    split: str = 'test') -> List[str]:
     lines = []
-    for setting in settings:
-        room = headroom(runs, setting, split)
+    rooms = {setting: headroom(runs, setting, split) for setting in settings}
+    for setting, room in rooms.items():
         if room is None:
             continue
         ok = room['gap'] >= 15 and room['ratio'] >= 5
@@ -376,7 +376,7 @@ def headroom_lines(runs, settings: Sequence[str],
             f'{room["ratio"]:.1f}, 95% interval {low:.1f} to {high:.1f}): '
             f'{"met" if ok else "NOT met"} (needs ≥ +15% and ≥ 5x the '
             'std).')
-    full = headroom(runs, settings[0], split) if settings else None
+    full = rooms[settings[0]] if settings else None
     if full and full['ious']:
         worst = ', '.join(f'{c} {m:.1f} (min {lo:.1f})'
                           for c, (m, lo) in sorted(full['ious'].items()))

@@ -1,7 +1,7 @@
 # Copyright (c) mtlpartial contributors. All rights reserved.
 """The synthetic benchmark: run it in chunks, then write the results page.
 
-Two commands:
+Commands:
 
 * ``run``: train and test every missing (setting, method, seed) with
   ``tools/train.py`` / ``tools/test.py`` on the configs as they are (the
@@ -35,7 +35,7 @@ Examples::
         --settings onelabel random --methods supervised full mtpsl \\
         --seeds 0 1 2 3 4 --jobs 2
     python tools/analysis_tools/synthetic_results.py page
-    python tools/analysis_tools/synthetic_results.py compare jtr_stable ssl \
+    python tools/analysis_tools/synthetic_results.py compare jtr_stable ssl \\
         --setting onelabel
 """
 import argparse
