@@ -140,6 +140,21 @@ def test_scene_parameters():
     assert 0 < (holes['depth'] == 0).sum() < 0.2 * holes['depth'].size
 
 
+def test_panel_scale():
+    panel = SYNTHETIC_CLASSES.index('panel')
+    only_panels = dict(num_objects=(2, 2), object_classes=('panel', ))
+    default = render_scene(0, 'train', 3, **only_panels)
+    same = render_scene(0, 'train', 3, panel_scale=1.0, **only_panels)
+    for k in KEYS:
+        np.testing.assert_array_equal(default[k], same[k])
+    pixels = [
+        sum((render_scene(0, 'train', i, panel_scale=scale, **only_panels)
+             ['semseg'] == panel).sum() for i in range(4))
+        for scale in (1.0, 1.5)
+    ]
+    assert pixels[1] > 1.5 * pixels[0] > 0
+
+
 @pytest.mark.parametrize('kwargs, err, match', [
     (dict(bogus=1), TypeError, 'bogus'),
     (dict(num_objects=(3, 2)), ValueError, 'num_objects'),
@@ -150,6 +165,8 @@ def test_scene_parameters():
     (dict(noise_std=-1), ValueError, 'noise_std'),
     (dict(height=0), ValueError, 'height'),
     (dict(side_wall_prob=2), ValueError, 'side_wall_prob'),
+    (dict(panel_scale=0), ValueError, 'panel_scale'),
+    (dict(panel_scale='big'), ValueError, 'panel_scale'),
 ])
 def test_bad_parameters(kwargs, err, match):
     with pytest.raises(err, match=match):

@@ -35,6 +35,8 @@ SCENE_DEFAULTS: Dict[str, Any] = dict(
     side_wall_distance=(2.0, 3.5),   # metres from the camera axis
     object_classes=SYNTHETIC_OBJECT_CLASSES,
     float_prob=0.25,                 # sphere floats above the floor
+    panel_scale=1.0,                 # scales the panels' half-extents
+                                     # (each panel's draws do not change)
     ambient=(0.2, 0.4),
     light_elevation=(25.0, 70.0),    # degrees above the horizon
     light_azimuth=(-70.0, 70.0),     # degrees around the camera's back
@@ -135,6 +137,10 @@ def check_params(height: int, width: int, num_objects: Sequence[int],
                 0.0 <= p[key] <= 1.0):
             raise ValueError(f'render_scene: "{key}" must be a probability '
                              f'in [0, 1], got {p[key]!r}')
+    if not isinstance(p['panel_scale'], (int, float, np.number)) or not (
+            np.isfinite(p['panel_scale']) and p['panel_scale'] > 0):
+        raise ValueError('render_scene: "panel_scale" must be a number > 0, '
+                         f'got {p["panel_scale"]!r}')
     for key in ('color_spread', 'edge_depth_thresh', 'albedo_contrast'):
         if not isinstance(p[key], (int, float, np.number)) or not (
                 np.isfinite(p[key]) and p[key] >= 0):

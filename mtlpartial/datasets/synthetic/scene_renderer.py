@@ -62,7 +62,7 @@ def _sample_objects(rng: np.random.Generator, p: Dict[str, Any],
             r, hgt = rng.uniform(0.15, 0.4), rng.uniform(0.5, 1.5)
             foot = r
         else:
-            half = rng.uniform((0.3, 0.25), (0.7, 0.6))
+            half = rng.uniform((0.3, 0.25), (0.7, 0.6)) * p['panel_scale']
             rot = rot_y(rng.uniform(-1.0, 1.0)) @ rot_x(
                 rng.uniform(-0.9, 0.9))
             lowest = half[0] * abs(rot[1, 0]) + half[1] * abs(rot[1, 1])
