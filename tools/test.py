@@ -21,7 +21,8 @@ if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
 from mmengine.logging import print_log  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
+from mmengine.model import is_model_wrapper  # noqa: E402
+from mmengine.runner import Runner, load_checkpoint  # noqa: E402
 
 import mtlpartial  # noqa: E402,F401
 from mtlpartial.utils.cli import (ConfigOptionsAction,  # noqa: E402
@@ -77,6 +78,9 @@ def main() -> None:
 
     runner = build_runner(cfg)
     load_weights(runner, args.checkpoint, strict=not args.non_strict)
+    # runner.test() loads cfg.load_from once more, after the hooks' before_run
+    # (mmengine's order: a hook such as EMAHook builds its state there and
+    # reads the checkpoint in after_load_checkpoint)
     metrics = runner.test()  # the metric logs them (once, with tables)
     if args.out:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
@@ -94,6 +98,12 @@ def main() -> None:
 def load_weights(runner: Runner, checkpoint: str, strict: bool) -> None:
     """Load the model weights of ``checkpoint`` before the test loop.
 
+    The weights go straight into the model, without the runner's
+    ``after_load_checkpoint`` hooks: those run when ``runner.test()`` loads
+    ``cfg.load_from`` after ``before_run`` (calling them here, before
+    ``before_run``, broke hooks that build their state there, e.g.
+    mmengine's ``EMAHook``).
+
     Raises:
         RuntimeError: with ``strict``, when the checkpoint does not match
             the model (names the checkpoint and lists the mismatches).
@@ -105,7 +115,9 @@ def load_weights(runner: Runner, checkpoint: str, strict: bool) -> None:
             'initialisation and the metrics describe a partly untrained '
             'model', logger='current', level=logging.WARNING)
     try:
-        runner.load_checkpoint(checkpoint, map_location='cpu', strict=strict)
+        load_checkpoint(runner.model.module if is_model_wrapper(runner.model)
+                        else runner.model, checkpoint, map_location='cpu',
+                        strict=strict, logger='current')
     except RuntimeError as e:
         if 'do not match exactly' not in str(e):
             raise
