@@ -137,14 +137,13 @@ def check_params(height: int, width: int, num_objects: Sequence[int],
                 0.0 <= p[key] <= 1.0):
             raise ValueError(f'render_scene: "{key}" must be a probability '
                              f'in [0, 1], got {p[key]!r}')
-    if not isinstance(p['panel_scale'], (int, float, np.number)) or not (
-            np.isfinite(p['panel_scale']) and p['panel_scale'] > 0):
-        raise ValueError('render_scene: "panel_scale" must be a number > 0, '
-                         f'got {p["panel_scale"]!r}')
-    for key in ('color_spread', 'edge_depth_thresh', 'albedo_contrast'):
+    for key, zero_ok in (('color_spread', True), ('edge_depth_thresh', True),
+                         ('albedo_contrast', True), ('panel_scale', False)):
         if not isinstance(p[key], (int, float, np.number)) or not (
-                np.isfinite(p[key]) and p[key] >= 0):
-            raise ValueError(f'render_scene: "{key}" must be >= 0, got '
+                np.isfinite(p[key]) and (p[key] >= 0 if zero_ok
+                                         else p[key] > 0)):
+            raise ValueError(f'render_scene: "{key}" must be '
+                             f'{">= 0" if zero_ok else "> 0"}, got '
                              f'{p[key]!r}')
     classes = p['object_classes']
     if isinstance(classes, str) or not classes or any(
