@@ -14,7 +14,7 @@ from mtlpartial.tasks import BaseTask, masked_mean_per_sample
 from ..diagnostics import cosine_gap
 from .base_regularizer import BaseRegularizer, RegularizerContext
 from .layers import XAVIER_INIT, check_stages, conv_norm_relu
-from .utils import cosine_distance_map
+from .utils import centre_pairs, cosine_distance_map
 
 
 def recon_loss(task: BaseTask, recon: Tensor, target: Tensor,
@@ -196,6 +196,14 @@ class JTR(BaseRegularizer):
             view 1, so the MTL network runs on two views instead of three
             (a third less backbone work; one crop pair less of
             augmentation, not the paper's protocol). Defaults to 3.
+        centre_latents (bool): compute ``d1`` and ``d2`` on latents minus
+            their mean over the batch (``centre_pairs``: the ``2B``
+            latents of ``Y`` and ``Ŷ`` of the view). Not in the paper or
+            the official code: an option that tests the diagnosis of
+            docs/methods/jtr.md (on the synthetic benchmark a vector shared
+            by every image dominates the latent, so the raw cosine hardly
+            tells a consistent prediction from an inconsistent one).
+            Needs at least 2 images per batch. Defaults to False.
         name (str), loss_weight (float), init_cfg, warmup_iters (int),
             rampup_epochs (float), rampup_iters (int): see BaseRegularizer.
     """
@@ -213,6 +221,7 @@ class JTR(BaseRegularizer):
                  tau: float = 1.0,
                  independent_gumbel: bool = True,
                  views: int = 3,
+                 centre_latents: bool = False,
                  **kwargs) -> None:
         super().__init__(**kwargs)
         if views not in (2, 3):
@@ -227,6 +236,7 @@ class JTR(BaseRegularizer):
         self.norm = norm
         self.tau = float(tau)
         self.independent_gumbel = bool(independent_gumbel)
+        self.centre_latents = bool(centre_latents)
         self.ae: Optional[SegNetAutoEncoder] = None
 
     def build(self, tasks: Mapping[str, BaseTask],
@@ -315,18 +325,26 @@ class JTR(BaseRegularizer):
         return total
 
     # --------------------------------------------------------------- loss
+    def distance(self, z: Tensor, b: int) -> Tensor:
+        """``(B,)`` cosine distance of the latents of ``Y`` (``z[:b]``) and
+        ``Ŷ`` (``z[b:]``), centred over the batch with ``centre_latents``."""
+        z_y, z_hat = z[:b], z[b:]
+        if self.centre_latents:
+            z_y, z_hat = centre_pairs(z_y, z_hat)
+        return cosine_distance_map(z_y, z_hat)
+
     def forward(self, ctx: RegularizerContext) -> Dict[str, Tensor]:
         y1, y_hat1, _, _ = self.build_inputs(ctx, 1, soft_hat=False)
         b = y1.shape[0]
         z1 = self.frozen_latent(torch.cat([y1, y_hat1]))
-        d1 = cosine_distance_map(z1[:b], z1[b:])
+        d1 = self.distance(z1, b)
         diag = dict(cos_gap=cosine_gap(z1[:b], z1[b:])) \
             if ctx.diagnostics else {}
 
         y2, y_hat2, hat_target2, mask2 = self.build_inputs(
             ctx, self.num_views - 1, soft_hat=True)
         z2, r2 = self.ae(torch.cat([y2, y_hat2]).detach())
-        d2 = cosine_distance_map(z2[:b], z2[b:])
+        d2 = self.distance(z2, b)
         rec = self.recon(ctx, r2[:b], y2, mask2) + \
             self.recon(ctx, r2[b:], hat_target2, mask2)
         w = self.loss_weight

@@ -24,6 +24,27 @@ def cosine_distance_map(a: Tensor, b: Tensor, eps: float = 1e-12) -> Tensor:
     return 1 - cos.flatten(1).mean(1)
 
 
+def centre_pairs(a: Tensor, b: Tensor) -> Tuple[Tensor, Tensor]:
+    """``a`` and ``b`` minus their joint mean over the batch.
+
+    The mean is taken over the ``2N`` items of ``cat([a, b])``, per channel
+    and position, and is not detached: a vector shared by every item has no
+    effect on the result, nor any gradient through it.
+
+    Args:
+        a, b: ``(N, C, h, w)`` feature maps, ``N >= 2`` (with one item,
+            ``a - m`` and ``b - m`` are opposite whatever they are).
+
+    Returns:
+        Tuple[Tensor, Tensor]: the centred ``a`` and ``b``.
+    """
+    if a.shape[0] < 2:
+        raise ValueError(f'centre_pairs needs at least 2 items per batch to '
+                         f'remove their mean, got {a.shape[0]}')
+    mean = torch.cat([a, b]).mean(0, keepdim=True)
+    return a - mean, b - mean
+
+
 def target_rows(target: Optional[LabelledTarget], batch_size: int,
                 device) -> Tensor:
     """``(B,)`` int64: the row of each sample in ``target.data`` or -1."""

@@ -6,6 +6,7 @@ import torch.nn.functional as F
 import mtlpartial.tasks.semseg_task as semseg_task
 from mtlpartial.models.regularizers import JTR
 from mtlpartial.models.regularizers import SegNetAutoEncoder
+from mtlpartial.models.regularizers.utils import centre_pairs
 from .reg_helpers import grad_of, make_ctx, make_tasks
 
 SMALL = dict(channels=(8, 16), convs_per_stage=(1, 2))
@@ -131,11 +132,12 @@ def test_matches_official_loop(no_gumbel_noise):
     assert torch.allclose(out['loss_recon'], 2 * rec, atol=1e-5)
 
 
-def test_gradient_flow_table(no_gumbel_noise):
+@pytest.mark.parametrize('centre_latents', [False, True])
+def test_gradient_flow_table(no_gumbel_noise, centre_latents):
     tasks = make_tasks(('semseg', 'depth', 'normal'))
     labelled = [[1, 0, 0], [0, 1, 1], [1, 1, 1]]
     lab = torch.tensor(labelled, dtype=torch.bool)
-    reg = build(tasks)
+    reg = build(tasks, centre_latents=centre_latents)
     ctx = make_ctx(tasks, labelled, num_views=3)
     out = reg(ctx)
     ae = list(reg.ae.parameters())
@@ -204,3 +206,54 @@ def test_lite_views_use_view_one_for_every_term(no_gumbel_noise):
         torch.testing.assert_close(out2[key], out3[key])
     with pytest.raises(ValueError, match='views must be 3'):
         build(tasks, views=1)
+
+
+def test_centre_pairs_removes_a_shared_vector():
+    torch.manual_seed(0)
+    a, b = torch.randn(4, 5, 2, 3), torch.randn(4, 5, 2, 3)
+    shared = 10 * torch.randn(1, 5, 2, 3)
+    ca, cb = centre_pairs(a, b)
+    sa, sb = centre_pairs(a + shared, b + shared)
+    assert torch.allclose(ca, sa, atol=1e-5)
+    assert torch.allclose(cb, sb, atol=1e-5)
+    assert torch.allclose(torch.cat([ca, cb]).mean(0), torch.zeros(5, 2, 3),
+                          atol=1e-6)
+    # no gradient to a shared vector through the centred pair
+    shared.requires_grad_(True)
+    sa, sb = centre_pairs(a + shared, b + shared)
+    (g, ) = torch.autograd.grad((sa * sb).sum(), [shared])
+    assert torch.allclose(g, torch.zeros_like(g), atol=1e-4)
+    with pytest.raises(ValueError, match='at least 2 items'):
+        centre_pairs(a[:1], b[:1])
+
+
+def test_centre_latents_distances(no_gumbel_noise):
+    """``centre_latents=True``: d1 and d2 are the cosine distances of the
+    latents minus their batch mean (the raw ones otherwise)."""
+    torch.manual_seed(0)
+    tasks = make_tasks(('semseg', 'depth', 'normal'))
+    labelled = [[1, 0, 0], [0, 1, 1], [1, 1, 1], [0, 0, 1]]
+    raw, centred = build(tasks), build(tasks, centre_latents=True)
+    centred.ae.load_state_dict(raw.ae.state_dict())
+    ctx = make_ctx(tasks, labelled, num_views=3)
+    b = len(labelled)
+
+    def expected_d(z, centre):
+        z_y, z_hat = z[:b], z[b:]
+        if centre:
+            mean = z.mean(0, keepdim=True)
+            z_y, z_hat = z_y - mean, z_hat - mean
+        cos = F.cosine_similarity(z_y, z_hat, dim=1)
+        return (1 - cos.flatten(1).mean(1)).mean()
+
+    y1, yh1, _, _ = raw.build_inputs(ctx, 1, soft_hat=False)
+    y2, yh2, _, _ = raw.build_inputs(ctx, 2, soft_hat=True)
+    z1 = raw.frozen_latent(torch.cat([y1, yh1]))
+    z2, _ = raw.ae(torch.cat([y2, yh2]))
+    for reg, centre in ((raw, False), (centred, True)):
+        out = reg(ctx)
+        assert torch.allclose(out['loss_d1'], 4 * expected_d(z1, centre),
+                              atol=1e-5)
+        assert torch.allclose(out['loss_d2'], 8 * expected_d(z2, centre),
+                              atol=1e-5)
+    assert not torch.allclose(centred(ctx)['loss_d1'], raw(ctx)['loss_d1'])
