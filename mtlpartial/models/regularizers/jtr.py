@@ -196,14 +196,17 @@ class JTR(BaseRegularizer):
             view 1, so the MTL network runs on two views instead of three
             (a third less backbone work; one crop pair less of
             augmentation, not the paper's protocol). Defaults to 3.
-        centre_latents (bool): compute ``d1`` and ``d2`` on latents minus
-            their mean over the batch (``centre_pairs``: the ``2B``
-            latents of ``Y`` and ``Ŷ`` of the view). Not in the paper or
-            the official code: an option that tests the diagnosis of
-            docs/methods/jtr.md (on the synthetic benchmark a vector shared
-            by every image dominates the latent, so the raw cosine hardly
-            tells a consistent prediction from an inconsistent one).
-            Needs at least 2 images per batch. Defaults to False.
+        centre_latents (Sequence[str]): the distances among ``('d1',
+            'd2')`` computed on latents minus their mean over the batch
+            (``centre_pairs``: the ``2B`` latents of ``Y`` and ``Ŷ`` of the
+            view). Not in the paper or the official code: an option that
+            tests the diagnosis of docs/methods/jtr.md (on the synthetic
+            benchmark a vector shared by every image dominates the latent,
+            so the raw cosine hardly tells a consistent prediction from an
+            inconsistent one). ``('d2', )`` trains the auto-encoder without
+            the pull towards a shared vector and keeps the paper's ``d1``
+            for the MTL network. Needs at least 2 images per batch.
+            Defaults to ``()`` (the paper).
         name (str), loss_weight (float), init_cfg, warmup_iters (int),
             rampup_epochs (float), rampup_iters (int): see BaseRegularizer.
     """
@@ -221,7 +224,7 @@ class JTR(BaseRegularizer):
                  tau: float = 1.0,
                  independent_gumbel: bool = True,
                  views: int = 3,
-                 centre_latents: bool = False,
+                 centre_latents: Sequence[str] = (),
                  **kwargs) -> None:
         super().__init__(**kwargs)
         if views not in (2, 3):
@@ -236,7 +239,11 @@ class JTR(BaseRegularizer):
         self.norm = norm
         self.tau = float(tau)
         self.independent_gumbel = bool(independent_gumbel)
-        self.centre_latents = bool(centre_latents)
+        if not isinstance(centre_latents, (list, tuple)) or not set(
+                centre_latents) <= {'d1', 'd2'}:
+            raise ValueError(f"JTR.centre_latents must be a sequence of "
+                             f"'d1' and/or 'd2', got {centre_latents!r}")
+        self.centre_latents = tuple(centre_latents)
         self.ae: Optional[SegNetAutoEncoder] = None
 
     def build(self, tasks: Mapping[str, BaseTask],
@@ -325,11 +332,12 @@ class JTR(BaseRegularizer):
         return total
 
     # --------------------------------------------------------------- loss
-    def distance(self, z: Tensor, b: int) -> Tensor:
-        """``(B,)`` cosine distance of the latents of ``Y`` (``z[:b]``) and
-        ``Ŷ`` (``z[b:]``), centred over the batch with ``centre_latents``."""
+    def distance(self, z: Tensor, b: int, name: str) -> Tensor:
+        """``(B,)`` cosine distance ``name`` (``'d1'`` or ``'d2'``) of the
+        latents of ``Y`` (``z[:b]``) and ``Ŷ`` (``z[b:]``), centred over the
+        batch when ``name`` is in ``centre_latents``."""
         z_y, z_hat = z[:b], z[b:]
-        if self.centre_latents:
+        if name in self.centre_latents:
             z_y, z_hat = centre_pairs(z_y, z_hat)
         return cosine_distance_map(z_y, z_hat)
 
@@ -337,14 +345,14 @@ class JTR(BaseRegularizer):
         y1, y_hat1, _, _ = self.build_inputs(ctx, 1, soft_hat=False)
         b = y1.shape[0]
         z1 = self.frozen_latent(torch.cat([y1, y_hat1]))
-        d1 = self.distance(z1, b)
+        d1 = self.distance(z1, b, 'd1')
         diag = dict(cos_gap=cosine_gap(z1[:b], z1[b:])) \
             if ctx.diagnostics else {}
 
         y2, y_hat2, hat_target2, mask2 = self.build_inputs(
             ctx, self.num_views - 1, soft_hat=True)
         z2, r2 = self.ae(torch.cat([y2, y_hat2]).detach())
-        d2 = self.distance(z2, b)
+        d2 = self.distance(z2, b, 'd2')
         rec = self.recon(ctx, r2[:b], y2, mask2) + \
             self.recon(ctx, r2[b:], hat_target2, mask2)
         w = self.loss_weight

@@ -132,7 +132,7 @@ def test_matches_official_loop(no_gumbel_noise):
     assert torch.allclose(out['loss_recon'], 2 * rec, atol=1e-5)
 
 
-@pytest.mark.parametrize('centre_latents', [False, True])
+@pytest.mark.parametrize('centre_latents', [(), ('d2', ), ('d1', 'd2')])
 def test_gradient_flow_table(no_gumbel_noise, centre_latents):
     tasks = make_tasks(('semseg', 'depth', 'normal'))
     labelled = [[1, 0, 0], [0, 1, 1], [1, 1, 1]]
@@ -227,13 +227,14 @@ def test_centre_pairs_removes_a_shared_vector():
         centre_pairs(a[:1], b[:1])
 
 
-def test_centre_latents_distances(no_gumbel_noise):
-    """``centre_latents=True``: d1 and d2 are the cosine distances of the
-    latents minus their batch mean (the raw ones otherwise)."""
+@pytest.mark.parametrize('centre', [('d1', 'd2'), ('d2', ), ('d1', )])
+def test_centre_latents_distances(no_gumbel_noise, centre):
+    """A distance named in ``centre_latents`` is the cosine distance of the
+    latents minus their batch mean, the other the raw one."""
     torch.manual_seed(0)
     tasks = make_tasks(('semseg', 'depth', 'normal'))
     labelled = [[1, 0, 0], [0, 1, 1], [1, 1, 1], [0, 0, 1]]
-    raw, centred = build(tasks), build(tasks, centre_latents=True)
+    raw, centred = build(tasks), build(tasks, centre_latents=centre)
     centred.ae.load_state_dict(raw.ae.state_dict())
     ctx = make_ctx(tasks, labelled, num_views=3)
     b = len(labelled)
@@ -250,10 +251,19 @@ def test_centre_latents_distances(no_gumbel_noise):
     y2, yh2, _, _ = raw.build_inputs(ctx, 2, soft_hat=True)
     z1 = raw.frozen_latent(torch.cat([y1, yh1]))
     z2, _ = raw.ae(torch.cat([y2, yh2]))
-    for reg, centre in ((raw, False), (centred, True)):
+    for reg, names in ((raw, ()), (centred, centre)):
         out = reg(ctx)
-        assert torch.allclose(out['loss_d1'], 4 * expected_d(z1, centre),
-                              atol=1e-5)
-        assert torch.allclose(out['loss_d2'], 8 * expected_d(z2, centre),
-                              atol=1e-5)
-    assert not torch.allclose(centred(ctx)['loss_d1'], raw(ctx)['loss_d1'])
+        assert torch.allclose(out['loss_d1'],
+                              4 * expected_d(z1, 'd1' in names), atol=1e-5)
+        assert torch.allclose(out['loss_d2'],
+                              8 * expected_d(z2, 'd2' in names), atol=1e-5)
+    out, out_raw = centred(ctx), raw(ctx)
+    for name in ('d1', 'd2'):
+        same = torch.allclose(out[f'loss_{name}'], out_raw[f'loss_{name}'])
+        assert same == (name not in centre), name
+
+
+@pytest.mark.parametrize('bad', [True, 'd2', ('d3', )])
+def test_centre_latents_bad_values(bad):
+    with pytest.raises(ValueError, match="'d1' and/or 'd2'"):
+        build(make_tasks(('semseg', 'depth')), centre_latents=bad)
