@@ -199,8 +199,9 @@ class JTR(BaseRegularizer):
         centre_latents (Sequence[str]): the distances among ``('d1',
             'd2')`` computed on latents minus their mean over the batch
             (``centre_pairs``: the ``2B`` latents of ``Y`` and ``Ŷ`` of the
-            view; under DDP, each process's own batch). Not in the paper or the official code: an option that
-            tests the diagnosis of docs/methods/jtr.md (on the synthetic
+            view; under DDP, each process's own batch). Not in the paper
+            or the official code: an option that tests the diagnosis of
+            docs/methods/jtr.md (on the synthetic
             benchmark a vector shared by every image dominates the latent,
             so the raw cosine hardly tells a consistent prediction from an
             inconsistent one). ``('d2', )`` trains the auto-encoder without
