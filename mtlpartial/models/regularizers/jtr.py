@@ -199,15 +199,15 @@ class JTR(BaseRegularizer):
         centre_latents (Sequence[str]): the distances among ``('d1',
             'd2')`` computed on latents minus their mean over the batch
             (``centre_pairs``: the ``2B`` latents of ``Y`` and ``Ŷ`` of the
-            view; under DDP, each process's own batch). Not in the paper
-            or the official code: an option that tests the diagnosis of
-            docs/methods/jtr.md (on the synthetic
-            benchmark a vector shared by every image dominates the latent,
-            so the raw cosine hardly tells a consistent prediction from an
-            inconsistent one). ``('d2', )`` trains the auto-encoder without
-            the pull towards a shared vector and keeps the paper's ``d1``
-            for the MTL network. Needs at least 2 images per batch.
-            Defaults to ``()`` (the paper).
+            view; under DDP, each process's own batch). Not in the paper or
+            the official code: an option that tests the diagnosis of
+            docs/methods/jtr.md (on the synthetic benchmark a vector shared
+            by every image dominates the latent, so the raw cosine hardly
+            tells a consistent prediction from an inconsistent one).
+            ``('d2', )`` trains the auto-encoder without the pull towards a
+            shared vector and keeps the paper's ``d1`` for the MTL network.
+            Needs at least 2 images per batch. Defaults to ``()`` (the
+            paper).
         name (str), loss_weight (float), init_cfg, warmup_iters (int),
             rampup_epochs (float), rampup_iters (int): see BaseRegularizer.
     """

@@ -27,8 +27,9 @@ def cosine_distance_map(a: Tensor, b: Tensor, eps: float = 1e-12) -> Tensor:
 def centre_pairs(a: Tensor, b: Tensor) -> Tuple[Tensor, Tensor]:
     """``a`` and ``b`` minus their joint mean over the batch.
 
-    The mean is taken over the ``2N`` items of ``cat([a, b])``, per channel
-    and position, and is not detached: a vector shared by every item has no
+    The mean is taken over the ``2N`` items of ``a`` and ``b`` (the mean of
+    their two batch means, without concatenating them), per channel and
+    position, and is not detached: a vector shared by every item has no
     effect on the result, nor any gradient through it.
 
     Args:
@@ -41,7 +42,7 @@ def centre_pairs(a: Tensor, b: Tensor) -> Tuple[Tensor, Tensor]:
     if a.shape[0] < 2:
         raise ValueError(f'centre_pairs needs at least 2 items per batch to '
                          f'remove their mean, got {a.shape[0]}')
-    mean = torch.cat([a, b]).mean(0, keepdim=True)
+    mean = (a.mean(0, keepdim=True) + b.mean(0, keepdim=True)) / 2
     return a - mean, b - mean
 
 
