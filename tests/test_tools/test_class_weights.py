@@ -52,3 +52,21 @@ def test_tool_counts_only_labelled_images(tmp_path, capsys):
         tool.main([str(cfg), '--task', 'edge'])
     with pytest.raises(TypeError, match='task "depth" is a DepthTask'):
         tool.main([str(cfg), '--task', 'depth'])
+
+
+def test_cfg_options_change_the_counted_scenes(tmp_path, capsys):
+    tool = load_tool()
+    base = osp.join(REPO, 'configs', 'supervised',
+                    'supervised_segnet-small_1xb8-demo_synthetic_full.py')
+    cfg = tmp_path / 'tiny.py'
+    cfg.write_text(f"_base_ = ['{base}']\n"
+                   'train_dataloader = dict(dataset=dict(num_images=8))\n')
+    default = tool.main([str(cfg)])
+    # larger panels: more panel pixels where panels appear, so a smaller
+    # panel weight (class 5) than with the default scenes
+    larger = tool.main([
+        str(cfg), '--cfg-options',
+        'train_dataloader.dataset.scene.panel_scale=1.5'
+    ])
+    capsys.readouterr()
+    assert larger[5] < default[5]

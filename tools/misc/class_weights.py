@@ -13,6 +13,9 @@ on the full-label config, which is the same set of images).
 Example:
     python tools/misc/class_weights.py \
         configs/supervised/supervised_segnet-small_1xb8-demo_synthetic_full.py
+    python tools/misc/class_weights.py configs/supervised/synthetic_full.py \
+        --cfg-options train_dataloader.dataset.num_images=150 \
+        train_dataloader.dataset.scene.panel_scale=1.5
 """
 import argparse
 import os.path as osp
@@ -24,7 +27,7 @@ if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
 import numpy as np  # noqa: E402
-from mmengine.config import Config  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 
 import mtlpartial  # noqa: E402,F401
@@ -80,8 +83,13 @@ def main(argv: Optional[List[str]] = None) -> np.ndarray:
                         help='segmentation task name')
     parser.add_argument('--every-label', action='store_true',
                         help='count every image, not only the labelled ones')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, as in tools/train.py '
+                        '(e.g. train_dataloader.dataset.num_images=150)')
     args = parser.parse_args(argv)
     cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mtlpartial'))
     ds_cfg = cfg.train_dataloader.dataset.copy()
     ds_cfg.pipeline = []
