@@ -36,7 +36,7 @@ def fake_run(method, setting, seed, miou, depth, normal, **extra):
              for e in (1, 2)]
     return dict(method=method, setting=setting, seed=seed, test=test,
                 train_minutes=1.5, val_curve=curve, diagnostics=extra.get(
-                    'diagnostics', []))
+                    'diagnostics', []), protocol=extra.get('protocol', 'p0'))
 
 
 @pytest.fixture
@@ -145,6 +145,8 @@ def test_run_end_to_end(tmp_path):
     assert set(results_page.PRIMARY) <= set(run['test'])
     assert run['val_curve'] and 'semseg/mIoU' in run['val_curve'][0]
     assert (tmp_path / 'runs' / 'full' / 'full' / 'seed0.json').is_file()
+    assert run['protocol'] == tool.protocol_fingerprint(
+        run['config'], run['cfg_options'])
     # finished runs are skipped; the page is written from the summaries
     mtime = path.stat().st_mtime
     subprocess.run(cmd, cwd=REPO, check=True, capture_output=True)
@@ -390,3 +392,66 @@ def test_headroom_command(runs, tmp_path, capsys):
                        'random supervised'):
         tool.main(['headroom', '--settings', 'random', '--runs',
                    str(tmp_path)])
+
+
+def test_protocol_fingerprint_is_shared_by_methods_not_by_protocols():
+    options = tool.RUNTIME_OPTIONS
+    fp = tool.protocol_fingerprint
+    page = {fp(tool.config_path(m, s), options)
+            for m in ('supervised', 'full', 'mtpsl', 'jtr_stable', 'dgr')
+            for s in ('onelabel', 'random')}
+    assert len(page) == 1  # views and label settings are the method's
+    base = page.pop()
+    cfg = tool.config_path('supervised', 'onelabel')
+    assert fp(cfg, options + ['randomness.seed=3']) == base
+    for change in ('train_dataloader.dataset.num_images=100',
+                   'train_dataloader.dataset.scene.albedo_contrast=2.0',
+                   'train_cfg.max_epochs=117',
+                   'model.tasks.0.class_weight=(1,1,1,1,1,1)',
+                   'default_hooks.ema.type=EMAHook'):
+        assert fp(cfg, options + [change]) != base, change
+
+
+def test_folders_of_mixed_or_unrecorded_protocols_are_refused(
+        runs, tmp_path):
+    runs[0]['protocol'] = 'p1'
+    write_summaries(runs, tmp_path / 'mixed')
+    with pytest.raises(ValueError,
+                       match=r'mix protocols \(p0: 9 runs .*p1: 1 runs'):
+        results_page.load_runs(str(tmp_path / 'mixed'))
+    del runs[0]['protocol']
+    write_summaries(runs, tmp_path / 'none')
+    with pytest.raises(ValueError, match='1 summaries record no protocol '
+                       r'\(e.g. onelabel/supervised/seed0\).*--write'):
+        results_page.load_runs(str(tmp_path / 'none'))
+    with pytest.raises(SystemExit, match='record no protocol'):
+        tool.main(['headroom', '--runs', str(tmp_path / 'none')])
+
+
+def test_run_stops_before_training_on_another_protocol(
+        runs, tmp_path, monkeypatch):
+    fake = FakeTools()
+    monkeypatch.setattr(tool.subprocess, 'run', fake)
+    write_summaries(runs, tmp_path / 'runs')  # protocol 'p0'
+    with pytest.raises(SystemExit, match='holds runs of protocol p0'):
+        tool.main(['run', '--methods', 'supervised', '--settings',
+                   'onelabel', '--seeds', '5', '--runs',
+                   str(tmp_path / 'runs'), '--work-root',
+                   str(tmp_path / 'work')])
+    assert fake.commands == []
+
+
+def test_protocol_command_records_the_missing_fingerprints(
+        tmp_path, capsys):
+    cfg = tool.config_path('supervised', 'onelabel')
+    run = fake_run('supervised', 'onelabel', 0, 30.0, 1.0, 30.0)
+    del run['protocol']
+    run.update(config=cfg, cfg_options=['randomness.seed=0'])
+    write_summaries([run], tmp_path)
+    tool.main(['protocol', '--runs', str(tmp_path)])
+    assert 'records none' in capsys.readouterr().out
+    tool.main(['protocol', '--runs', str(tmp_path), '--write'])
+    path = tmp_path / 'onelabel' / 'supervised' / 'seed0.json'
+    assert json.loads(path.read_text())['protocol'] == \
+        tool.protocol_fingerprint(cfg, [])
+    assert results_page.load_runs(str(tmp_path))

@@ -36,12 +36,51 @@ ORDER = ['supervised', 'full', 'ssl', 'directmap', 'directmap_stable',
 
 
 def load_runs(folder: str) -> List[dict]:
-    """Every ``<folder>/<setting>/<method>/seed<k>.json`` summary."""
+    """Every ``<folder>/<setting>/<method>/seed<k>.json`` summary.
+
+    Raises:
+        ValueError: the summaries do not all record one protocol (see
+            :func:`protocol_of`).
+    """
     runs = []
     for path in sorted(glob.glob(osp.join(folder, '*', '*', 'seed*.json'))):
         with open(path, encoding='utf-8') as f:
             runs.append(json.load(f))
+    protocol_of(runs, folder)
     return runs
+
+
+def protocol_of(runs: Sequence[dict], folder: str) -> Optional[str]:
+    """The protocol fingerprint that every summary of ``folder`` records.
+
+    Methods are compared only on one protocol (the data, tasks, network,
+    batch and schedule; ``synthetic_results.protocol_fingerprint``): a
+    folder that mixes runs of two protocols, or holds a summary that
+    records none, is an error rather than a table of incomparable rows.
+
+    Returns:
+        The fingerprint, or None when there are no runs.
+
+    Raises:
+        ValueError: naming the protocols found and a run of each.
+    """
+    found: Dict[Optional[str], List[str]] = {}
+    for run in runs:
+        found.setdefault(run.get('protocol'), []).append(
+            f"{run['setting']}/{run['method']}/seed{run['seed']}")
+    if None in found:
+        raise ValueError(
+            f'{folder}: {len(found[None])} summaries record no protocol '
+            f'(e.g. {found[None][0]}); record it with `synthetic_results.py '
+            f'protocol --runs {folder} --write` if their configs are '
+            'unchanged since they ran')
+    if len(found) > 1:
+        listed = '; '.join(f'{p}: {len(r)} runs (e.g. {r[0]})'
+                           for p, r in sorted(found.items()))
+        raise ValueError(f'{folder}: the summaries mix protocols ({listed});'
+                         ' move the runs of the older protocol to an archive'
+                         ' folder')
+    return next(iter(found), None)
 
 
 def delta_percent(metrics: Dict[str, float],
@@ -495,12 +534,14 @@ def write_page(runs: Sequence[dict], out: str, figures: str,
                 if any(r['setting'] == s for r in runs)]
     os.makedirs(figures, exist_ok=True)
     rel = osp.relpath(figures, osp.dirname(osp.abspath(out)))
+    protocol = protocol_of(runs, out)
     lines = ['# Results on the embedded synthetic benchmark', '',
              'Written by `python tools/analysis_tools/synthetic_results.py '
              f'{command}` from the per-run summaries in `{rel}/runs/` '
              '(one JSON file per setting, method and seed). The protocol is '
-             'in docs/synthetic.md; metrics are those of the final model on '
-             'the **test** split, curves are on the validation split.', '',
+             'in docs/synthetic.md (every run here records its fingerprint, '
+             f'`{protocol}`); metrics are those of the final model on the '
+             '**test** split, curves are on the validation split.', '',
              '## Headroom', ''] + headroom_lines(runs, settings) + ['']
     if settings:
         plot_deltas(runs, settings, osp.join(figures, 'delta.png'))

@@ -22,6 +22,16 @@ Commands:
   training); with ``--split val`` on the runs of a candidate protocol
   (``run --extra-options ... --runs <folder>``), the measurement on which a
   protocol is chosen.
+* ``protocol``: the protocol fingerprint of each summary, recomputed from
+  its config and options at the current configs, against the one it
+  records; ``--write`` records it in summaries written before it existed.
+
+Every summary records its protocol: a fingerprint of the parts of the
+resolved config that every method of a page shares (:data:`PROTOCOL_KEYS`).
+``run`` stops before training when ``--runs`` holds summaries of another
+protocol, and ``page``, ``compare`` and ``headroom`` refuse a folder that
+mixes protocols, so a change to the protocol's configs never puts runs of
+two protocols in one table.
 
 A seed fixes the initialisation of the shared network and the view-0
 augmentation draws for every method (``MultiView`` and the regularizers
@@ -39,6 +49,8 @@ Examples::
         --setting onelabel
 """
 import argparse
+import glob
+import hashlib
 import json
 import os
 import os.path as osp
@@ -47,7 +59,7 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Sequence
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
@@ -56,6 +68,7 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 import numpy as np  # noqa: E402
 import results_page  # noqa: E402  (tools/analysis_tools/results_page.py)
+from mmengine.config import Config, DictAction  # noqa: E402
 
 from mtlpartial.utils.run_logs import (find_scalar_files,  # noqa: E402
                                        read_json_lines, read_scalars,
@@ -99,6 +112,70 @@ RUNTIME_OPTIONS = [
     # iterations: two extra backward passes per regularizer then
     'model.train_cfg.diagnostics_interval=50',
 ]
+
+
+#: the parts of a resolved config that are the benchmark protocol, the same
+#: for every method and setting of a page: data and augmentation, tasks,
+#: network, batch, schedule, the MTL network's optimizer and the hooks
+#: (an EMA of the weights changes the model that is evaluated)
+PROTOCOL_KEYS = ('train_dataloader.batch_size', 'train_dataloader.dataset',
+                 'val_dataloader.dataset', 'test_dataloader.dataset',
+                 'model.tasks', 'model.backbone', 'optim_wrapper.optimizer',
+                 'param_scheduler', 'train_cfg', 'custom_hooks',
+                 'default_hooks.ema')
+#: what a method or setting chooses inside those parts: its labels (the
+#: partial-label setting) and its extra training views (``MultiView``)
+NOT_PROTOCOL = {'train_dataloader.dataset': ('partial_labels', )}
+METHOD_TRANSFORMS = ('MultiView', )
+
+
+def _protocol_part(key: str, value):
+    """``value`` of ``key`` without what a method or setting chooses."""
+    if hasattr(value, 'to_dict'):
+        value = value.to_dict()
+    if isinstance(value, dict):
+        value = {k: v for k, v in value.items()
+                 if k not in NOT_PROTOCOL.get(key, ())}
+        if isinstance(value.get('pipeline'), list):
+            value['pipeline'] = [
+                t for t in value['pipeline']
+                if not (isinstance(t, dict)
+                        and t.get('type') in METHOD_TRANSFORMS)]
+    return value
+
+
+def parse_options(options: Sequence[str]) -> dict:
+    """``key=value`` strings parsed as ``tools/train.py --cfg-options``
+    parses them."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        default={})
+    return parser.parse_args(['--cfg-options', *options]
+                             if options else []).cfg_options
+
+
+def protocol_fingerprint(config: str, options: Sequence[str]) -> str:
+    """A short hash of the :data:`PROTOCOL_KEYS` of ``config`` with
+    ``options`` applied (the run's seed and run-time options do not touch
+    them).
+
+    Args:
+        config: Config path, relative to the repository root.
+        options: ``--cfg-options`` of the run.
+
+    Returns:
+        str: 12 hex digits.
+    """
+    cfg = Config.fromfile(osp.join(REPO_ROOT, config))
+    cfg.merge_from_dict(parse_options(options))
+    parts = {}
+    for key in PROTOCOL_KEYS:
+        value = cfg
+        for name in key.split('.'):
+            value = value.get(name) if hasattr(value, 'get') else None
+        parts[key] = _protocol_part(key, value)
+    text = json.dumps(parts, sort_keys=True, default=repr)
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
 def config_path(method: str, setting: str) -> str:
@@ -247,6 +324,7 @@ def _train_and_test(method: str, setting: str, seed: int, out: str,
     summary = dict(
         method=method, setting=setting, seed=seed, config=cfg,
         cfg_options=options, commit=git_commit(),
+        protocol=protocol_fingerprint(cfg, options),
         train_minutes=round(minutes, 2), test=test,
         **summarise(work_dir))
     tmp = out + '.tmp'
@@ -259,10 +337,42 @@ def _train_and_test(method: str, setting: str, seed: int, out: str,
     return out
 
 
+def load_runs(folder: str) -> list:
+    """The summaries of ``folder``; exits naming the problem when they
+    mix protocols or one records none."""
+    try:
+        return results_page.load_runs(folder)
+    except ValueError as e:
+        sys.exit(str(e))
+
+
+def check_protocol(jobs: Sequence[tuple], args) -> str:
+    """The protocol of a sweep's jobs, checked before any training: one
+    for every (method, setting), and the one of the summaries already in
+    ``--runs``."""
+    options = RUNTIME_OPTIONS + list(args.extra_options)
+    prints = {(m, s): protocol_fingerprint(config_path(m, s), options)
+              for m, s, _ in jobs}
+    if len(set(prints.values())) > 1:
+        listed = ', '.join(f'{m}/{s} {p}'
+                           for (m, s), p in sorted(prints.items()))
+        sys.exit(f'the configs of this sweep are not one protocol: {listed}')
+    mine = next(iter(prints.values()))
+    recorded = results_page.protocol_of(load_runs(args.runs), args.runs)
+    if recorded not in (None, mine):
+        sys.exit(f'{args.runs} holds runs of protocol {recorded}, and this '
+                 f'sweep\'s configs and options give {mine}: the protocol '
+                 'changed since those runs; move them to an archive folder '
+                 'or choose another --runs')
+    return mine
+
+
 def cmd_run(args) -> None:
     jobs = [(m, s, seed) for seed in args.seeds for s in args.settings
             for m in args.methods
             if not (m == 'full' and s != args.settings[0])]
+    if jobs:
+        print(f'protocol {check_protocol(jobs, args)}', flush=True)
     failures = []
 
     def work(job):
@@ -280,13 +390,13 @@ def cmd_run(args) -> None:
 
 
 def cmd_page(args) -> None:
-    runs = results_page.load_runs(args.runs)
+    runs = load_runs(args.runs)
     results_page.write_page(runs, args.out, args.figures,
                             ' '.join(sys.argv[1:]))
 
 
 def cmd_compare(args) -> None:
-    runs = results_page.load_runs(args.runs)
+    runs = load_runs(args.runs)
     try:
         lines = results_page.compare_lines(runs, args.setting, args.method,
                                            args.other, args.split,
@@ -297,7 +407,7 @@ def cmd_compare(args) -> None:
 
 
 def cmd_headroom(args) -> None:
-    runs = results_page.load_runs(args.runs)
+    runs = load_runs(args.runs)
     try:
         lines = results_page.headroom_lines(runs, args.settings, args.split)
     except KeyError as e:
@@ -306,6 +416,36 @@ def cmd_headroom(args) -> None:
         sys.exit(f'{args.runs}: no seed with both full-label and '
                  f'{"/".join(args.settings)} supervised runs')
     print('\n'.join(lines))
+
+
+def cmd_protocol(args) -> None:
+    paths = sorted(
+        glob.glob(osp.join(args.runs, '*', '*', 'seed*.json')))
+    if not paths:
+        sys.exit(f'{args.runs}: no summaries')
+    counts, differ = {}, 0
+    for path in paths:
+        with open(path, encoding='utf-8') as f:
+            run = json.load(f)
+        now = protocol_fingerprint(run['config'], run['cfg_options'])
+        recorded = run.get('protocol')
+        name = osp.relpath(path, args.runs)
+        if recorded is None and args.write:
+            run['protocol'] = recorded = now
+            tmp = path + '.tmp'
+            with open(tmp, 'w', encoding='utf-8') as f:
+                json.dump(run, f, indent=1, sort_keys=True)
+            os.replace(tmp, path)
+            print(f'{name}: recorded {now}')
+        elif recorded is None:
+            print(f'{name}: records none; the current configs give {now}')
+        elif recorded != now:
+            differ += 1
+            print(f'{name}: records {recorded}; the current configs give '
+                  f'{now}')
+        counts[recorded] = counts.get(recorded, 0) + 1
+    print('; '.join(f'{p}: {n} summaries' for p, n in counts.items())
+          + f'; {differ} differ from the current configs')
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -347,7 +487,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         q.add_argument('--split', default='test', choices=('test', 'val'),
                        help="'val' (the last validation) to choose a "
                        'protocol; the test split only reports')
-    for q in (run, page, compare, headroom):
+    protocol = sub.add_parser(
+        'protocol', help="each summary's protocol fingerprint against the "
+        'current configs')
+    protocol.add_argument(
+        '--write', action='store_true',
+        help='record the fingerprint in the summaries that record none '
+        '(only when their configs are unchanged since they ran)')
+    for q in (run, page, compare, headroom, protocol):
         q.add_argument('--runs', default='docs/results/runs',
                        help='folder of the per-run JSON summaries')
     args = p.parse_args(argv)
@@ -361,7 +508,7 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     np.seterr(all='ignore')
     dict(run=cmd_run, page=cmd_page, compare=cmd_compare,
-         headroom=cmd_headroom)[args.command](args)
+         headroom=cmd_headroom, protocol=cmd_protocol)[args.command](args)
 
 
 if __name__ == '__main__':
