@@ -34,13 +34,20 @@ def test_missing_class_and_bad_label_are_errors():
         tool.count_pixels([np.array([[0, 3]])], num_classes=2)
 
 
+def tiny_config(folder, setting: str, num_images: int):
+    """A synthetic supervised config of ``num_images`` training scenes."""
+    base = osp.join(REPO, 'configs', 'supervised',
+                    f'supervised_segnet-small_1xb8-demo_synthetic_{setting}.py')
+    cfg = folder / 'tiny.py'
+    cfg.write_text(f"_base_ = ['{base}']\n"
+                   'train_dataloader = dict(dataset=dict('
+                   f'num_images={num_images}))\n')
+    return cfg
+
+
 def test_tool_counts_only_labelled_images(tmp_path, capsys):
     tool = load_tool()
-    base = osp.join(REPO, 'configs', 'supervised',
-                    'supervised_segnet-small_1xb8-demo_synthetic_onelabel.py')
-    cfg = tmp_path / 'tiny.py'
-    cfg.write_text(f"_base_ = ['{base}']\n"
-                   'train_dataloader = dict(dataset=dict(num_images=12))\n')
+    cfg = tiny_config(tmp_path, 'onelabel', 12)
     every = tool.main([str(cfg), '--every-label'])
     assert 'class_weight=(' in capsys.readouterr().out
     onelabel = tool.main([str(cfg)])
@@ -56,11 +63,7 @@ def test_tool_counts_only_labelled_images(tmp_path, capsys):
 
 def test_cfg_options_change_the_counted_scenes(tmp_path, capsys):
     tool = load_tool()
-    base = osp.join(REPO, 'configs', 'supervised',
-                    'supervised_segnet-small_1xb8-demo_synthetic_full.py')
-    cfg = tmp_path / 'tiny.py'
-    cfg.write_text(f"_base_ = ['{base}']\n"
-                   'train_dataloader = dict(dataset=dict(num_images=8))\n')
+    cfg = tiny_config(tmp_path, 'full', 8)
     default = tool.main([str(cfg)])
     # larger panels: more panel pixels where panels appear, so a smaller
     # panel weight (class 5) than with the default scenes
