@@ -284,6 +284,14 @@ def run_one(method: str, setting: str, seed: int, args) -> Optional[str]:
         return _train_and_test(method, setting, seed, out, args)
 
 
+def write_summary(summary: dict, path: str) -> None:
+    """Write a run summary atomically (a cut-off write leaves none)."""
+    tmp = path + '.tmp'
+    with open(tmp, 'w', encoding='utf-8') as f:
+        json.dump(summary, f, indent=1, sort_keys=True)
+    os.replace(tmp, path)
+
+
 def _train_and_test(method: str, setting: str, seed: int, out: str,
                     args) -> str:
     cfg = config_path(method, setting)
@@ -327,10 +335,7 @@ def _train_and_test(method: str, setting: str, seed: int, out: str,
         protocol=protocol_fingerprint(cfg, options),
         train_minutes=round(minutes, 2), test=test,
         **summarise(work_dir))
-    tmp = out + '.tmp'
-    with open(tmp, 'w', encoding='utf-8') as f:
-        json.dump(summary, f, indent=1, sort_keys=True)
-    os.replace(tmp, out)
+    write_summary(summary, out)
     print(f'{method:>22} {setting:>8} seed {seed}: '
           + ' '.join(f'{k} {test[k]:.4g}' for k in results_page.PRIMARY)
           + f' ({minutes:.1f} min)', flush=True)
@@ -352,7 +357,7 @@ def check_protocol(jobs: Sequence[tuple], args) -> str:
     ``--runs``."""
     options = RUNTIME_OPTIONS + list(args.extra_options)
     prints = {(m, s): protocol_fingerprint(config_path(m, s), options)
-              for m, s, _ in jobs}
+              for m, s in {(m, s) for m, s, _ in jobs}}
     if len(set(prints.values())) > 1:
         listed = ', '.join(f'{m}/{s} {p}'
                            for (m, s), p in sorted(prints.items()))
@@ -432,10 +437,7 @@ def cmd_protocol(args) -> None:
         name = osp.relpath(path, args.runs)
         if recorded is None and args.write:
             run['protocol'] = recorded = now
-            tmp = path + '.tmp'
-            with open(tmp, 'w', encoding='utf-8') as f:
-                json.dump(run, f, indent=1, sort_keys=True)
-            os.replace(tmp, path)
+            write_summary(run, path)
             print(f'{name}: recorded {now}')
         elif recorded is None:
             print(f'{name}: records none; the current configs give {now}')
