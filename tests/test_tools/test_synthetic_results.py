@@ -408,8 +408,16 @@ def test_protocol_fingerprint_is_shared_by_methods_not_by_protocols():
                    'train_dataloader.dataset.scene.albedo_contrast=2.0',
                    'train_cfg.max_epochs=117',
                    'model.tasks.0.class_weight=(1,1,1,1,1,1)',
-                   'default_hooks.ema.type=EMAHook'):
+                   'default_hooks.ema.type=EMAHook',
+                   'train_dataloader.sampler.type=TaskBalancedSampler',
+                   'train_dataloader.sampler.shuffle=False',
+                   'load_from=init0.pth'):
         assert fp(cfg, options + [change]) != base, change
+    # keys hashed only when changed: their defaults leave the fingerprint
+    # of the runs recorded before they entered it
+    for same in ('train_dataloader.sampler.type=DefaultSampler',
+                 'load_from=None'):
+        assert fp(cfg, options + [same]) == base, same
 
 
 def test_folders_of_mixed_or_unrecorded_protocols_are_refused(

@@ -123,6 +123,15 @@ PROTOCOL_KEYS = ('train_dataloader.batch_size', 'train_dataloader.dataset',
                  'model.tasks', 'model.backbone', 'optim_wrapper.optimizer',
                  'param_scheduler', 'train_cfg', 'custom_hooks',
                  'default_hooks.ema')
+#: parts of the protocol that entered the fingerprint after runs had been
+#: recorded (2026-12-05): each is hashed only when it differs from the value
+#: every earlier run had, so those runs keep their fingerprints. The
+#: sampler sets the data order of every method; ``load_from`` the initial
+#: weights.
+PROTOCOL_KEYS_IF_CHANGED = {
+    'train_dataloader.sampler': dict(type='DefaultSampler', shuffle=True),
+    'load_from': None,
+}
 #: what a method or setting chooses inside those parts: its labels (the
 #: partial-label setting) and its extra training views (``MultiView``)
 NOT_PROTOCOL = {'train_dataloader.dataset': ('partial_labels', )}
@@ -154,10 +163,20 @@ def parse_options(options: Sequence[str]) -> dict:
                              if options else []).cfg_options
 
 
+def _config_value(cfg: Config, key: str):
+    """The value of the dotted ``key`` in ``cfg`` (None where absent)."""
+    value = cfg
+    for name in key.split('.'):
+        value = value.get(name) if hasattr(value, 'get') else None
+    return value
+
+
 def protocol_fingerprint(config: str, options: Sequence[str]) -> str:
     """A short hash of the :data:`PROTOCOL_KEYS` of ``config`` with
-    ``options`` applied (the run's seed and run-time options do not touch
-    them).
+    ``options`` applied, and of those :data:`PROTOCOL_KEYS_IF_CHANGED`
+    that differ from their defaults (the run's seed and run-time options
+    do not touch them). ``load_from`` enters as its path, not the file's
+    content.
 
     Args:
         config: Config path, relative to the repository root.
@@ -168,12 +187,12 @@ def protocol_fingerprint(config: str, options: Sequence[str]) -> str:
     """
     cfg = Config.fromfile(osp.join(REPO_ROOT, config))
     cfg.merge_from_dict(parse_options(options))
-    parts = {}
-    for key in PROTOCOL_KEYS:
-        value = cfg
-        for name in key.split('.'):
-            value = value.get(name) if hasattr(value, 'get') else None
-        parts[key] = _protocol_part(key, value)
+    parts = {key: _protocol_part(key, _config_value(cfg, key))
+             for key in PROTOCOL_KEYS}
+    for key, default in PROTOCOL_KEYS_IF_CHANGED.items():
+        value = _protocol_part(key, _config_value(cfg, key))
+        if value != default:
+            parts[key] = value
     text = json.dumps(parts, sort_keys=True, default=repr)
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 
