@@ -1,3 +1,3 @@
 # Short name, an entry point of the long-named config below
 # (naming scheme: docs/configs.md).
-_base_ = './diffusionmtl-jtr_segnet-small_1xb8-demo_synthetic_onelabel.py'
+_base_ = './diffusionmtl-jtr_segnet-small_1xb10-demo_synthetic_onelabel.py'

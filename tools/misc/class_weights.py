@@ -12,7 +12,7 @@ on the full-label config, which is the same set of images).
 
 Example:
     python tools/misc/class_weights.py \
-        configs/supervised/supervised_segnet-small_1xb8-demo_synthetic_full.py
+        configs/supervised/supervised_segnet-small_1xb10-demo_synthetic_full.py
     python tools/misc/class_weights.py configs/supervised/synthetic_full.py \
         --cfg-options train_dataloader.dataset.num_images=150 \
         train_dataloader.dataset.scene.panel_scale=1.5

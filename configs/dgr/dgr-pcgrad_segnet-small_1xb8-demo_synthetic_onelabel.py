@@ -1,3 +1,0 @@
-# DGR + PCGrad on the synthetic scenes (onelabel).
-_base_ = ['./dgr_segnet-small_1xb8-demo_synthetic_onelabel.py']
-optim_wrapper = dict(balancer=dict(type='PCGrad'))

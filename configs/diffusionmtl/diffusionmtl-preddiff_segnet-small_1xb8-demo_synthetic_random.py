@@ -1,4 +1,0 @@
-# DiffusionMTL, Prediction Diffusion (the preliminary prediction maps are
-# diffused instead of the preliminary features), otherwise as its base.
-_base_ = ['./diffusionmtl_segnet-small_1xb8-demo_synthetic_random.py']
-model = dict(diffusion=dict(mode='prediction'))

@@ -1,0 +1,5 @@
+# Direct-Map baseline (MTPSL Sec. 3)
+# embedded synthetic scenes, randomlabels.
+_base_ = ['./directmap_segnet-small_1xb10-demo_synthetic_onelabel.py']
+partial_labels = {{_base_.label_settings.random}}
+train_dataloader = dict(dataset=dict(partial_labels=partial_labels))

@@ -1,0 +1,5 @@
+# JTR (Nishi et al., CVPR 2024): joint-task auto-encoder regularization
+# embedded synthetic scenes, randomlabels.
+_base_ = ['./jtr_segnet-small_1xb10-demo_synthetic_onelabel.py']
+partial_labels = {{_base_.label_settings.random}}
+train_dataloader = dict(dataset=dict(partial_labels=partial_labels))

@@ -1,5 +1,0 @@
-# SSL consistency baseline (MTPSL Eq. 2)
-# embedded synthetic scenes, randomlabels.
-_base_ = ['./ssl_segnet-small_1xb8-demo_synthetic_onelabel.py']
-partial_labels = {{_base_.label_settings.random}}
-train_dataloader = dict(dataset=dict(partial_labels=partial_labels))

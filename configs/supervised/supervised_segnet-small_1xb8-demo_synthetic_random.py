@@ -1,4 +1,0 @@
-# Supervised partial-label MTL, synthetic scenes, randomlabels.
-_base_ = ['./supervised_segnet-small_1xb8-demo_synthetic_onelabel.py']
-partial_labels = {{_base_.label_settings.random}}
-train_dataloader = dict(dataset=dict(partial_labels=partial_labels))
