@@ -13,9 +13,10 @@ on the full-label config, which is the same set of images).
 Example:
     python tools/misc/class_weights.py \
         configs/supervised/supervised_segnet-small_1xb10-demo_synthetic_full.py
+    # the protocol's weights: the first 150 scenes, panels 1x
     python tools/misc/class_weights.py configs/supervised/synthetic_full.py \
         --cfg-options train_dataloader.dataset.num_images=150 \
-        train_dataloader.dataset.scene.panel_scale=1.5
+        train_dataloader.dataset.scene.panel_scale=1.0
 """
 import argparse
 import os.path as osp
