@@ -356,6 +356,20 @@ def test_standardized_interval_inverts_the_noncentral_t():
     assert neg[0] == pytest.approx(-d) and neg[2] == pytest.approx(-low)
 
 
+def test_headroom_target_is_onelabels(runs):
+    """The headroom verdict of a setting other than onelabel says that
+    issue 11 sets the target on onelabel only."""
+    random = [dict(r, setting='random') for r in runs
+              if r['method'] in ('supervised', 'full')]
+    lines = results_page.headroom_lines(runs + random,
+                                        ['onelabel', 'random'])
+    assert lines[0].startswith('* **onelabel**') and \
+        'for information' not in lines[0]
+    assert lines[1].startswith('* **random**') and lines[1].endswith(
+        'issue 11 sets this target on onelabel only, so here it is for '
+        'information).')
+
+
 def test_val_split_reads_the_last_validation(runs):
     """``split='val'`` pairs the last point of the validation curves, not
     the test metrics; a run without a curve is named."""
