@@ -356,7 +356,7 @@ def test_standardized_interval_inverts_the_noncentral_t():
     assert neg[0] == pytest.approx(-d) and neg[2] == pytest.approx(-low)
 
 
-def test_headroom_target_is_onelabels(runs):
+def test_headroom_target_is_set_on_onelabel(runs):
     """The headroom verdict of a setting other than onelabel says that
     issue 11 sets the target on onelabel only."""
     random = [dict(r, setting='random') for r in runs
