@@ -196,13 +196,16 @@ class FakeTools:
     """Stands in for tools/train.py and tools/test.py: records the
     commands and writes what they would."""
 
-    def __init__(self):
-        self.commands = []
+    def __init__(self, git=True):
+        self.commands, self.envs, self.git = [], [], git
 
     def __call__(self, cmd, **kwargs):
         if cmd[0] == 'git':  # the summary's commit
+            if not self.git:  # a copied working tree without .git
+                raise subprocess.CalledProcessError(128, cmd)
             return subprocess.CompletedProcess(cmd, 0, stdout='abc1234')
         self.commands.append(cmd)
+        self.envs.append(kwargs.get('env'))
         work_dir = cmd[cmd.index('--work-dir') + 1]
         if cmd[1] == 'tools/train.py':
             write_sitting(work_dir, f'2026010{len(self.commands)}_000000',
@@ -239,6 +242,35 @@ def test_run_resumes_a_cut_off_training(tmp_path, monkeypatch):
     # a finished run is not run again
     assert tool.run_one('supervised', 'onelabel', 0, args) is None
     assert len(fake.commands) == 4
+
+
+def test_run_records_device_and_trains_in_float32(tmp_path, monkeypatch):
+    fake = FakeTools(git=False)
+    monkeypatch.setattr(tool.subprocess, 'run', fake)
+    monkeypatch.setattr(tool, 'run_device', lambda: 'NVIDIA H100')
+    monkeypatch.setenv('MTLPARTIAL_COMMIT', 'def5678')
+    out = tool.run_one('supervised', 'onelabel', 0, sweep_args(tmp_path))
+    with open(out) as f:
+        summary = json.load(f)
+    assert summary['device'] == 'NVIDIA H100'
+    # no .git: the commit the caller names
+    assert summary['commit'] == 'def5678'
+    # TF32 off for training and testing
+    assert [env['NVIDIA_TF32_OVERRIDE'] for env in fake.envs] == ['0', '0']
+
+
+def test_minutes_are_given_per_device(runs):
+    seeds = [dict(r, train_minutes=m) for r, m in
+             zip(runs[:3], (10.0, 12.0, 2.0))]
+    assert results_page.minutes_cell(seeds[:2]) == '11.0'
+    seeds[2]['device'] = 'NVIDIA H100'
+    assert results_page.minutes_cell(seeds) == \
+        '2.0 (NVIDIA H100 ×1), 11.0 (cpu ×2)'
+    table = results_page.setting_table(
+        [dict(r, device='NVIDIA H100') if r['method'] == 'jtr' else r
+         for r in runs], 'onelabel')
+    assert any(line.startswith('| jtr |') and '(NVIDIA H100 ×3)' in line
+               for line in table)
 
 
 def test_run_claimed_by_another_sweep_is_skipped(tmp_path, monkeypatch):

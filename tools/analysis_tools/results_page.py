@@ -367,10 +367,27 @@ def setting_table(runs, setting: str) -> List[str]:
             share = gap_share(runs, setting, deltas) \
                 if method != 'full' else math.nan
             cells.append('' if math.isnan(share) else f'{share:.0f}%')
-        minutes = np.mean([r['train_minutes'] for r in seeds.values()])
-        cells.append(f'{minutes:.1f}')
+        cells.append(minutes_cell(list(seeds.values())))
         lines.append('| ' + ' | '.join(cells) + ' |')
     return lines
+
+
+def device_of(run: dict) -> str:
+    """The device a run trained on; the summaries written before it was
+    recorded (2026-12-05) all trained on a CPU."""
+    return run.get('device', 'cpu')
+
+
+def minutes_cell(runs: Sequence[dict]) -> str:
+    """Mean training minutes of ``runs``; per device, with the number of
+    runs, when they trained on more than the CPU."""
+    groups: Dict[str, List[float]] = {}
+    for run in runs:
+        groups.setdefault(device_of(run), []).append(run['train_minutes'])
+    if list(groups) == ['cpu']:
+        return f'{np.mean(groups["cpu"]):.1f}'
+    return ', '.join(f'{np.mean(v):.1f} ({device} ×{len(v)})'
+                     for device, v in sorted(groups.items()))
 
 
 def coverage_lines(runs, settings: Sequence[str] = SETTINGS) -> List[str]:
@@ -544,7 +561,11 @@ def write_page(runs: Sequence[dict], out: str, figures: str,
              '(one JSON file per setting, method and seed). The protocol is '
              'in docs/synthetic.md (every run here records its fingerprint, '
              f'`{protocol}`); metrics are those of the final model on the '
-             '**test** split, curves are on the validation split.', '',
+             '**test** split, curves are on the validation split. '
+             '`min/run` is the training time per run; a row with runs on '
+             'a GPU (float32, TF32 off, the same initialisation and '
+             'augmentation draws as a CPU run of the seed) gives it per '
+             'device.', '',
              '## Headroom', ''] + headroom_lines(runs, settings) + ['']
     if settings:
         plot_deltas(runs, settings, osp.join(figures, 'delta.png'))

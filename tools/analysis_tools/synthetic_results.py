@@ -9,11 +9,11 @@ Commands:
   configs; only the seed, the work dir and run-time options such as the
   number of workers are set here), and write one small JSON summary per
   run under ``--runs`` (test metrics, validation curves, diagnostics,
-  config, seed, commit, minutes). Finished summaries are skipped and a run
-  cut off mid-training resumes from its last checkpoint, so an interrupted
-  sweep continues where it stopped, in this or a later sitting; a run that
-  another sweep is training (its ``seedN.json.lock``) is skipped, so two
-  sweeps may share a seed list.
+  config, seed, commit, device, minutes). Finished summaries are skipped
+  and a run cut off mid-training resumes from its last checkpoint, so an
+  interrupted sweep continues where it stopped, in this or a later
+  sitting; a run that another sweep is training (its ``seedN.json.lock``)
+  is skipped, so two sweeps may share a seed list.
 * ``page``: read the summaries and write ``docs/results.md`` with its
   figures (no training).
 * ``compare``: one row against another (default supervised MTL), seed by
@@ -38,6 +38,13 @@ augmentation draws for every method (``MultiView`` and the regularizers
 leave the global random streams alone), so differences between methods
 of a seed are paired; the page reports the paired difference to supervised
 MTL with its 95% t-interval over seeds.
+
+A run trains on the first GPU when there is one (as ``tools/train.py``
+does), in float32 with TF32 off, and records the device. Initialisation
+and augmentation draws come from the CPU generator there too, so a GPU
+run keeps its seed's pairing; its float rounding, and any random draw a
+method makes on the GPU, differ from a CPU run of the seed. The page
+gives each row's devices and minutes per device.
 
 Examples::
 
@@ -283,7 +290,18 @@ def git_commit() -> str:
             ['git', 'rev-parse', '--short', 'HEAD'], cwd=REPO_ROOT,
             capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        return 'unknown'
+        # a copied working tree without .git (a lent GPU machine): the
+        # commit it was copied from, when the caller names it
+        return os.environ.get('MTLPARTIAL_COMMIT', 'unknown')
+
+
+def run_device() -> str:
+    """Where ``tools/train.py`` trains here: the name of the first GPU
+    (mmengine's runner takes it when there is one), or ``'cpu'``."""
+    import torch
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    return 'cpu'
 
 
 def run_one(method: str, setting: str, seed: int, args) -> Optional[str]:
@@ -322,8 +340,11 @@ def _train_and_test(method: str, setting: str, seed: int, out: str,
     os.makedirs(work_dir, exist_ok=True)
     options = [f'randomness.seed={seed}'] + RUNTIME_OPTIONS + \
         list(args.extra_options)
+    # float32 everywhere: on a GPU, TF32 off in cuBLAS and cuDNN (torch
+    # allows it for convolutions by default), so that a GPU run differs
+    # from a CPU run of the seed by rounding only
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads),
-               MKL_NUM_THREADS=str(args.threads))
+               MKL_NUM_THREADS=str(args.threads), NVIDIA_TF32_OVERRIDE='0')
     # a sitting cut off mid-training left checkpoints: resume exactly
     resume = osp.isfile(osp.join(work_dir, 'last_checkpoint'))
     if resume:
@@ -350,7 +371,7 @@ def _train_and_test(method: str, setting: str, seed: int, out: str,
         test = json.load(f)
     summary = dict(
         method=method, setting=setting, seed=seed, config=cfg,
-        cfg_options=options, commit=git_commit(),
+        cfg_options=options, commit=git_commit(), device=run_device(),
         protocol=protocol_fingerprint(cfg, options),
         train_minutes=round(minutes, 2), test=test,
         **summarise(work_dir))
