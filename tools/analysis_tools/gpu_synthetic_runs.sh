@@ -10,7 +10,8 @@
 # `synthetic_results.py run`, e.g. '--runs RUNS_ROOT/page --methods mtpsl
 # --settings onelabel random --seeds 0 1 2 --jobs 4') in parallel. After
 # SECONDS it stops what still trains: those runs keep their checkpoints
-# under /tmp/synthetic_work and resume in the next call on the same machine.
+# under $SYNTHETIC_WORK (default /tmp/synthetic_work) and resume in the
+# next call on the same machine.
 # It then packs every summary under RUNS_ROOT into $OUT/runs.tar.gz and the
 # runs' logs into $OUT/run_logs.tar.gz; $OUT/lanes.log is its own log.
 # Set MTLPARTIAL_COMMIT to the commit the working tree was copied from
@@ -21,7 +22,7 @@ SECONDS_LEFT=$1
 RUNS_ROOT=$2
 shift 2
 OUT=${OUT:?set OUT to the folder that comes back}
-WORK=/tmp/synthetic_work
+WORK=${SYNTHETIC_WORK:-/tmp/synthetic_work}
 SITE=/tmp/synthetic_site
 export PYTHONUNBUFFERED=1 PYTHONPATH="$SITE:$PWD${PYTHONPATH:+:$PYTHONPATH}"
 exec > >(tee -a "$OUT/lanes.log") 2>&1
