@@ -53,8 +53,9 @@ while [ $SECONDS -lt $end ]; do
     [ $alive = 0 ] && break
     sleep 5
 done
-for pid in "${pids[@]}"; do  # each lane and its trainings
-    kill -- -"$pid" 2>/dev/null
+for pid in "${pids[@]}"; do  # each lane and its trainings; a lane that
+    # has not reached its setsid yet has no group and no trainings
+    kill -- -"$pid" 2>/dev/null || kill "$pid" 2>/dev/null
 done
 sleep 3
 echo "summaries: $(find "$RUNS_ROOT" -name 'seed*.json' | wc -l)" \
