@@ -563,9 +563,9 @@ def write_page(runs: Sequence[dict], out: str, figures: str,
              f'`{protocol}`); metrics are those of the final model on the '
              '**test** split, curves are on the validation split. '
              '`min/run` is the training time per run; a row with runs on '
-             'a GPU (float32, TF32 off, the same initialisation and '
-             'augmentation draws as a CPU run of the seed) gives it per '
-             'device.', '',
+             'a GPU (float32, TF32 off; the data order and augmentation '
+             'draws of a CPU run of the seed, but not its initialisation) '
+             'gives it per device.', '',
              '## Headroom', ''] + headroom_lines(runs, settings) + ['']
     if settings:
         plot_deltas(runs, settings, osp.join(figures, 'delta.png'))

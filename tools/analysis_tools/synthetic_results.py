@@ -40,11 +40,14 @@ of a seed are paired; the page reports the paired difference to supervised
 MTL with its 95% t-interval over seeds.
 
 A run trains on the first GPU when there is one (as ``tools/train.py``
-does), in float32 with TF32 off, and records the device. Initialisation
-and augmentation draws come from the CPU generator there too, so a GPU
-run keeps its seed's pairing; its float rounding, and any random draw a
-method makes on the GPU, differ from a CPU run of the seed. The page
-gives each row's devices and minutes per device.
+does), in float32 with TF32 off, and records the device. There its data
+order and augmentation draws are those of a CPU run of the seed (CPU
+generator), but not its initialisation: mmengine's runner moves the model
+to the GPU before it initialises the weights (``init_cfg``), which then
+come from the CUDA generator, as do any draws a method makes on the GPU.
+A GPU run is therefore only partly paired with the CPU runs of its seed;
+measure the device difference with supervised runs on the GPU before
+putting GPU runs in a CPU page. The page gives minutes per device.
 
 Examples::
 
