@@ -6,7 +6,8 @@
 #       'LANE' ['LANE' ...]
 #
 # installs the wheels carried in .whl/ (tools/analysis_tools/gpu_wheels.sh)
-# unless mmengine is importable, then runs every LANE (the arguments of one
+# into gpu_check.py's default site folder, unless mmengine is importable
+# there already (after `gpu_check.sh` on the same machine), then runs every LANE (the arguments of one
 # `synthetic_results.py run`, e.g. '--runs RUNS_ROOT/page --methods mtpsl
 # --settings onelabel random --seeds 0 1 2 --jobs 4') in parallel. After
 # SECONDS it stops what still trains: those runs keep their checkpoints
@@ -23,7 +24,7 @@ RUNS_ROOT=$2
 shift 2
 OUT=${OUT:?set OUT to the folder that comes back}
 WORK=${SYNTHETIC_WORK:-/tmp/synthetic_work}
-SITE=/tmp/synthetic_site
+SITE=/tmp/mtlpartial_site  # gpu_check.py --site-dir's default
 export PYTHONUNBUFFERED=1 PYTHONPATH="$SITE:$PWD${PYTHONPATH:+:$PYTHONPATH}"
 exec > >(tee -a "$OUT/lanes.log") 2>&1
 

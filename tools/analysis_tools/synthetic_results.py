@@ -344,8 +344,9 @@ def _train_and_test(method: str, setting: str, seed: int, out: str,
     options = [f'randomness.seed={seed}'] + RUNTIME_OPTIONS + \
         list(args.extra_options)
     # float32 everywhere: on a GPU, TF32 off in cuBLAS and cuDNN (torch
-    # allows it for convolutions by default), so that a GPU run differs
-    # from a CPU run of the seed by rounding only
+    # allows it for convolutions by default), so that a GPU run computes
+    # in the precision of a CPU run (its initialisation still differs:
+    # see the module docstring)
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads),
                MKL_NUM_THREADS=str(args.threads), NVIDIA_TF32_OVERRIDE='0')
     # a sitting cut off mid-training left checkpoints: resume exactly
