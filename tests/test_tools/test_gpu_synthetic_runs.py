@@ -44,3 +44,13 @@ def test_deadline_stops_the_lane_and_a_second_call_finishes_it(tmp_path):
     assert not any(name.endswith('.lock') for name in files)
     with tarfile.open(tmp_path / 'out2' / 'run_logs.tar.gz') as tar:
         assert './onelabel/supervised/seed0/run.log' in tar.getnames()
+
+
+def test_bad_arguments_stop_with_the_usage(tmp_path):
+    env = dict(OUT=str(tmp_path), PATH='/usr/bin:/bin')
+    for args, message in ((['10', str(tmp_path)], 'no lane given'),
+                          (['5m', str(tmp_path), '--seeds 0'],
+                           "whole seconds, got '5m'")):
+        done = subprocess.run(['bash', SCRIPT, *args], env=env,
+                              capture_output=True, text=True)
+        assert done.returncode == 2 and message in done.stderr

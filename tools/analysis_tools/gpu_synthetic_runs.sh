@@ -19,8 +19,14 @@
 # (there is no .git there); the summaries record it and the GPU's name.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-SECONDS_LEFT=$1
-RUNS_ROOT=$2
+USAGE="usage: $0 SECONDS RUNS_ROOT 'LANE' ['LANE' ...]"
+SECONDS_LEFT=${1:?$USAGE}
+RUNS_ROOT=${2:?$USAGE}
+[ $# -ge 3 ] || { echo "$USAGE: no lane given" >&2; exit 2; }
+case $SECONDS_LEFT in
+    ''|*[!0-9]*) echo "SECONDS must be whole seconds, got '$SECONDS_LEFT'" >&2
+                 exit 2 ;;
+esac
 shift 2
 OUT=${OUT:?set OUT to the folder that comes back}
 WORK=${SYNTHETIC_WORK:-/tmp/synthetic_work}
