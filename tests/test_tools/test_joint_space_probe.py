@@ -103,3 +103,24 @@ def test_main_synthetic_config(tmp_path):
     assert set(result['z_s~z_t']) == STATS
     with pytest.raises(ValueError, match='--batches must be >= 1'):
         tool.main([config, ckpt, '--batches', '0'])
+
+
+def test_training_batches_repeat_and_span_epochs():
+    """Two draws with the same seed are the same batches (what the
+    gradient probe pairs with full labels); more batches than an epoch
+    holds go on into the next epoch."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs', 'supervised', 'synthetic_onelabel.py'))
+    loader = cfg.train_dataloader
+    loader.dataset.num_images = 20  # 2 batches of 10 per epoch
+    first = tool.training_batches(loader, 3, seed=1)
+    again = tool.training_batches(loader, 3, seed=1)
+    assert len(first) == 3
+    for a, b in zip(first, again):
+        assert all(torch.equal(x, y) for x, y in zip(a['inputs'],
+                                                      b['inputs']))
+    ids = [sorted(s.metainfo['sample_idx'] for s in batch['data_samples'])
+           for batch in first]
+    assert sorted(ids[0] + ids[1]) == list(range(20))  # one epoch
+    assert len(ids[2]) == 10

@@ -38,6 +38,7 @@ Examples:
         work_dirs/jtr/epoch_217.pth --batches 8
 """
 import argparse
+import copy
 import json
 import os.path as osp
 import sys
@@ -98,6 +99,88 @@ COMPARISONS = {
 }
 
 
+def find_regularizer(model: nn.Module, name: Optional[str],
+                     tool: str) -> nn.Module:
+    """The model's regularizer called ``name`` (None: the first one); a
+    clear error, prefixed by ``tool``, if there is none."""
+    regs = {r.name: r for r in model.regularizers}
+    if not regs:
+        raise ValueError(f'{tool}: the model has no regularizer')
+    if name is None:
+        name = next(iter(regs))
+    if name not in regs:
+        raise KeyError(f'{tool}: no regularizer {name!r}; the model has '
+                       f'{sorted(regs)}')
+    return regs[name]
+
+
+def training_batches(loader_cfg: dict, count: int, seed: int) -> List:
+    """The first ``count`` batches of a training dataloader config, in the
+    main process (``num_workers=0``), drawn from ``seed``: the sampler's
+    shuffle and the global random state of the transforms, so that two
+    calls with the same seed draw the same images, crops and flips. More
+    batches than an epoch holds go on into the next epochs (reshuffled,
+    new augmentations)."""
+    from mmengine.runner import Runner, set_random_seed
+    cfg = copy.deepcopy(dict(loader_cfg))
+    cfg.update(num_workers=0, persistent_workers=False)
+    loader = Runner.build_dataloader(cfg, seed=seed)
+    if len(loader) == 0:
+        raise ValueError('the training dataloader yields no batch')
+    set_random_seed(seed)
+    batches: List = []
+    epoch = 0
+    while len(batches) < count:
+        if hasattr(loader.sampler, 'set_epoch'):
+            loader.sampler.set_epoch(epoch)
+        for data in loader:
+            batches.append(data)
+            if len(batches) == count:
+                break
+        epoch += 1
+    return batches
+
+
+def probe_parser(description: str, batches: int) -> argparse.ArgumentParser:
+    """The arguments the checkpoint probes share: config, checkpoint (or
+    'none'), --batches, --regularizer, --seed, --out."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument('config')
+    parser.add_argument('checkpoint',
+                        help="a checkpoint, or 'none' for random initial "
+                        'weights (warned)')
+    parser.add_argument('--batches', type=int, default=batches,
+                        help=f'training batches (default {batches})')
+    parser.add_argument('--regularizer', default=None,
+                        help='its name; default: the first')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='seed of the dataloader draws (default 0)')
+    parser.add_argument('--out', default=None, help='write the JSON here')
+    return parser
+
+
+def load_probed_model(args: argparse.Namespace) -> nn.Module:
+    """The model of ``args.config`` with ``args.checkpoint`` (strict) or,
+    for 'none', its initial weights drawn from ``args.seed``; checks
+    ``args.batches``."""
+    if args.batches < 1:
+        raise ValueError(f'--batches must be >= 1, got {args.batches}')
+    from mtlpartial.apis import init_model
+    ckpt = None if args.checkpoint.lower() == 'none' else args.checkpoint
+    if ckpt is None:  # reproducible initial weights
+        torch.manual_seed(args.seed)
+    return init_model(args.config, ckpt)
+
+
+def write_json(result: dict, out: Optional[str]) -> None:
+    """Print ``result`` as JSON, and write it to ``out`` if given."""
+    text = json.dumps(result, indent=2)
+    print(text)
+    if out:
+        with open(out, 'w', encoding='utf-8') as f:
+            f.write(text + '\n')
+
+
 @contextmanager
 def recording_joint_space(regularizer: nn.Module,
                           records: List[Dict[str, Tensor]]
@@ -134,15 +217,7 @@ def probe(model: nn.Module, batches: Sequence, regularizer: str = None
         (count).
     """
     from mtlpartial.models.diagnostics import embedding_alignment
-    regs = {r.name: r for r in model.regularizers}
-    if not regs:
-        raise ValueError('joint_space_probe: the model has no regularizer')
-    if regularizer is None:
-        regularizer = next(iter(regs))
-    if regularizer not in regs:
-        raise KeyError(f'joint_space_probe: no regularizer {regularizer!r}; '
-                       f'the model has {sorted(regs)}')
-    reg = regs[regularizer]
+    reg = find_regularizer(model, regularizer, 'joint_space_probe')
     records: List[Dict[str, Tensor]] = []
     model.train()  # the training step's normalisation statistics
     with torch.no_grad(), recording_joint_space(reg, records):
@@ -168,46 +243,17 @@ def probe(model: nn.Module, batches: Sequence, regularizer: str = None
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description='Raw and centred same/cross-image similarity of a '
-        'trained MTPSL or JTR joint space on training batches')
-    parser.add_argument('config')
-    parser.add_argument('checkpoint',
-                        help="a checkpoint, or 'none' for random initial "
-                        'weights (warned)')
-    parser.add_argument('--batches', type=int, default=8,
-                        help='training batches to embed (default 8)')
-    parser.add_argument('--regularizer', default=None,
-                        help='its name; default: the first')
-    parser.add_argument('--seed', type=int, default=0,
-                        help='seed of the dataloader draws (default 0)')
-    parser.add_argument('--out', default=None, help='write the JSON here')
-    return parser.parse_args(argv)
+    return probe_parser(
+        'Raw and centred same/cross-image similarity of a trained MTPSL or '
+        'JTR joint space on training batches', batches=8).parse_args(argv)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
-    if args.batches < 1:
-        raise ValueError(f'--batches must be >= 1, got {args.batches}')
-    from mmengine.runner import Runner
-
-    from mtlpartial.apis import init_model
-    ckpt = None if args.checkpoint.lower() == 'none' else args.checkpoint
-    model = init_model(args.config, ckpt)
-    loader_cfg = dict(model.cfg.train_dataloader)
-    loader_cfg.update(num_workers=0, persistent_workers=False)
-    loader = Runner.build_dataloader(loader_cfg, seed=args.seed)
-    batches = []
-    for data in loader:
-        batches.append(data)
-        if len(batches) == args.batches:
-            break
-    result = probe(model, batches, args.regularizer)
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        with open(args.out, 'w', encoding='utf-8') as f:
-            f.write(text + '\n')
+    model = load_probed_model(args)
+    batches = training_batches(model.cfg.train_dataloader, args.batches,
+                               args.seed)
+    write_json(probe(model, batches, args.regularizer), args.out)
     return 0
 
 
