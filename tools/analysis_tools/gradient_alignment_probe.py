@@ -25,14 +25,15 @@ against the withheld label (the *oracle* gradient), item by item.
 * ``norm_ratio`` is ``|g_reg| / |g_oracle|``: how hard the regularizer
   pushes relative to the push the label itself would give.
 * ``shared/<task>``: per batch, the cosine on the shared parameters
-  (backbone, neck) of the regularizer's whole gradient, and, as a
-  reference, of the supervised loss's gradient (the labelled pairs), with
+  (backbone, neck) of the regularizer's whole gradient (``reg``) with
   the oracle gradient of the view-0 unlabelled pairs of the task
   (``shared/all``: of every task). This is what a training step applies:
   the network cannot follow every pixel of the oracle gradient, so the
   agreement on the parameters can differ from that on the predictions.
-  The supervised row tells how much the labelled tasks already teach the
-  unlabelled ones through the shared representation.
+  As a reference (``sup``), the same cosine for the supervised gradient
+  of the task on the images where it is labelled (``shared/all``: the
+  whole supervised loss): how well a direction that is known to teach
+  the task agrees with the oracle at this checkpoint.
 * The regularizer's ``forward`` is called directly: no warm-up, no
   ramp-up (the direction is what is asked, at any iteration). Gradients
   that reach the network other than through the predictions (MTPSL's
@@ -209,9 +210,10 @@ def batch_agreement(model: nn.Module, partial: dict, full: dict,
         (as :func:`gradient_agreement`) and ``cos_pooled``, ``(N,)`` each
         over the ``N`` images where the task is unlabelled; and per task
         (and ``'all'``) on the shared parameters: ``reg`` and ``sup``,
-        ``(1,)`` each, the cosine of the regularizer's and of the
-        supervised loss's gradient with the oracle gradient of the view-0
-        unlabelled pairs of that task.
+        ``(1,)`` each, the cosine with the oracle gradient of the view-0
+        unlabelled pairs of that task of the regularizer's gradient and
+        of the supervised gradient of the same task (its labelled images;
+        ``'all'``: every task's).
     """
     ctx = training_context(model, partial, regularizer)
     oracle = model.data_preprocessor(full, True)['data_samples']
@@ -249,15 +251,17 @@ def batch_agreement(model: nn.Module, partial: dict, full: dict,
     on_shared: Dict[str, Dict[str, Tensor]] = {}
     if oracle_view0:
         shared = model.shared_parameters()
-        supervised = sum(ctx.task_loss(t, ctx.preds[0][t], 0)
-                         for t in ctx.tasks)
-        g_reg = _grad(total, shared)
-        g_sup = _grad(supervised, shared)
+        supervised = {t: ctx.task_loss(t, ctx.preds[0][t], 0)
+                      for t in oracle_view0}
+        supervised['all'] = sum(ctx.task_loss(t, ctx.preds[0][t], 0)
+                                for t in ctx.tasks)
         oracle_view0['all'] = sum(oracle_view0.values())
+        g_reg = _grad(total, shared)
         for task, oracle_loss in oracle_view0.items():
             g_oracle = _grad(oracle_loss, shared)
-            on_shared[task] = dict(reg=_flat_cos(g_reg, g_oracle),
-                                   sup=_flat_cos(g_sup, g_oracle))
+            on_shared[task] = dict(
+                reg=_flat_cos(g_reg, g_oracle),
+                sup=_flat_cos(_grad(supervised[task], shared), g_oracle))
     return on_preds, on_shared
 
 
