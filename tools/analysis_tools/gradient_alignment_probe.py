@@ -24,20 +24,17 @@ against the withheld label (the *oracle* gradient), item by item.
   this is the fairer measure for regularizers whose gradient is smooth.
 * ``norm_ratio`` is ``|g_reg| / |g_oracle|``: how hard the regularizer
   pushes relative to the push the label itself would give.
-* ``shared/<task>``: per batch, the cosine on the shared parameters
-  (backbone, neck) of the regularizer's whole gradient (``reg``) with
-  the oracle gradient of the view-0 unlabelled pairs of the task
-  (``shared/all``: of every task). This is what a training step applies:
-  the network cannot follow every pixel of the oracle gradient, so the
-  agreement on the parameters can differ from that on the predictions.
-  As a reference (``sup``), the same cosine for the supervised gradient
-  of the task on the images where it is labelled (``shared/all``: the
-  whole supervised loss): how well a direction that is known to teach
-  the task agrees with the oracle at this checkpoint.
+* ``none`` as the checkpoint probes the initial weights (drawn from
+  ``--seed``).
+* Only the prediction is compared, item by item: its gradient involves
+  that image alone. On the shared parameters the gradients of disjoint
+  sets of images are coupled by train-mode BatchNorm (its backward
+  removes the batch mean), which anti-correlates them whatever they
+  teach, so this probe does not compare there.
 * The regularizer's ``forward`` is called directly: no warm-up, no
   ramp-up (the direction is what is asked, at any iteration). Gradients
   that reach the network other than through the predictions (MTPSL's
-  feature term, DGR's head inputs) are in the ``shared`` rows only.
+  feature term, DGR's head inputs) are not in this measure.
 
 Examples:
     python tools/analysis_tools/gradient_alignment_probe.py \\
@@ -182,19 +179,11 @@ def _grad(loss: Optional[Tensor], inputs: Sequence[Tensor]) -> List[Tensor]:
             for g, x in zip(grads, inputs)]
 
 
-def _flat_cos(a: Sequence[Tensor], b: Sequence[Tensor]) -> Tensor:
-    """Cosine of two gradients given as lists of parameter gradients."""
-    flat_a = torch.cat([g.flatten() for g in a])[None]
-    flat_b = torch.cat([g.flatten() for g in b])[None]
-    return gradient_agreement(flat_a, flat_b)[0]
-
-
 def batch_agreement(model: nn.Module, partial: dict, full: dict,
                     regularizer: nn.Module, pool: int = 8
-                    ) -> Tuple[Dict[Tuple[int, str], Dict[str, Tensor]],
-                               Dict[str, Dict[str, Tensor]]]:
-    """How the regularizer's gradient on one batch agrees with the oracle
-    gradient of the unlabelled (image, task) pairs.
+                    ) -> Dict[Tuple[int, str], Dict[str, Tensor]]:
+    """How the regularizer's gradient on the unlabelled predictions of one
+    batch agrees with the oracle gradient.
 
     Args:
         model: a ``MultiTaskModel`` holding ``regularizer``.
@@ -206,14 +195,9 @@ def batch_agreement(model: nn.Module, partial: dict, full: dict,
             gradient is smooth can agree with at best).
 
     Returns:
-        tuple: per ``(view, task)`` on the predictions: ``cos``, ``ratio``
-        (as :func:`gradient_agreement`) and ``cos_pooled``, ``(N,)`` each
-        over the ``N`` images where the task is unlabelled; and per task
-        (and ``'all'``) on the shared parameters: ``reg`` and ``sup``,
-        ``(1,)`` each, the cosine with the oracle gradient of the view-0
-        unlabelled pairs of that task of the regularizer's gradient and
-        of the supervised gradient of the same task (its labelled images;
-        ``'all'``: every task's).
+        dict: ``(view, task)`` -> ``cos``, ``ratio`` (as
+        :func:`gradient_agreement`) and ``cos_pooled``, ``(N,)`` each over
+        the ``N`` images where the task is unlabelled.
     """
     ctx = training_context(model, partial, regularizer)
     oracle = model.data_preprocessor(full, True)['data_samples']
@@ -221,7 +205,6 @@ def batch_agreement(model: nn.Module, partial: dict, full: dict,
     total = sum(losses) if losses else None
     labelled = ctx.labelled
     on_preds: Dict[Tuple[int, str], Dict[str, Tensor]] = {}
-    oracle_view0: Dict[str, Tensor] = {}
     for v, view in enumerate(ctx.preds):
         for k, (task, pred) in enumerate(view.items()):
             rows = (~labelled[:, k]).nonzero().flatten()
@@ -234,10 +217,7 @@ def batch_agreement(model: nn.Module, partial: dict, full: dict,
                     f'labels of task "{task}" (view {v}) for '
                     f'{labelled.shape[0] - target.count} images')
             spec = ctx.tasks[task]
-            oracle_loss = spec.loss_weight * spec.loss(
-                pred[rows], target.data[rows]).sum()
-            if v == 0:
-                oracle_view0[task] = oracle_loss
+            oracle_loss = spec.loss(pred[rows], target.data[rows]).sum()
             g_oracle, = _grad(oracle_loss, [pred])
             g_reg, = _grad(total, [pred])
             g_reg, g_oracle = g_reg[rows].float(), g_oracle[rows].float()
@@ -248,21 +228,7 @@ def batch_agreement(model: nn.Module, partial: dict, full: dict,
                 F.adaptive_avg_pool2d(g_oracle, size))
             on_preds[(v, task)] = dict(cos=cos, ratio=ratio,
                                        cos_pooled=cos_pooled)
-    on_shared: Dict[str, Dict[str, Tensor]] = {}
-    if oracle_view0:
-        shared = model.shared_parameters()
-        supervised = {t: ctx.task_loss(t, ctx.preds[0][t], 0)
-                      for t in oracle_view0}
-        supervised['all'] = sum(ctx.task_loss(t, ctx.preds[0][t], 0)
-                                for t in ctx.tasks)
-        oracle_view0['all'] = sum(oracle_view0.values())
-        g_reg = _grad(total, shared)
-        for task, oracle_loss in oracle_view0.items():
-            g_oracle = _grad(oracle_loss, shared)
-            on_shared[task] = dict(
-                reg=_flat_cos(g_reg, g_oracle),
-                sup=_flat_cos(_grad(supervised[task], shared), g_oracle))
-    return on_preds, on_shared
+    return on_preds
 
 
 Summary = Dict[str, Optional[float]]
@@ -281,25 +247,22 @@ def probe(model: nn.Module, batches: Sequence[Tuple[dict, dict]],
         pool: the coarse scale of ``cos_pooled`` (:func:`batch_agreement`).
 
     Returns:
-        dict: ``'view<v>/<task>'`` and ``'all'`` -> :func:`summarise` (on
-        the predictions); ``'shared/<task>'`` and ``'shared/all'``: over
-        the batches, the mean cosine (and 95% half width) of the
-        regularizer's (``reg_``) and the supervised loss's (``sup_``)
-        gradient on the shared parameters with the oracle gradient of the
-        view-0 unlabelled pairs.
+        dict: ``'view<v>/<task>'`` and ``'all'`` -> :func:`summarise`.
     """
     reg = find_regularizer(model, regularizer, 'gradient_alignment_probe')
     model.train()  # the training step's normalisation statistics
+    # train-mode passes update running statistics: restored after each
+    # batch, so that every batch probes the checkpoint's network
+    buffers = {k: v.clone() for k, v in model.named_buffers()}
     parts: Dict[Tuple[int, str], List[Dict[str, Tensor]]] = {}
-    shared_parts: Dict[str, List[Dict[str, Tensor]]] = {}
     for i, (partial, full) in enumerate(batches):
         _check_same_draws(partial, full, i)
-        on_preds, on_shared = batch_agreement(model, partial, full, reg,
-                                              pool)
+        on_preds = batch_agreement(model, partial, full, reg, pool)
+        with torch.no_grad():
+            for key, value in model.named_buffers():
+                value.copy_(buffers[key])
         for key, value in on_preds.items():
             parts.setdefault(key, []).append(value)
-        for key, value in on_shared.items():
-            shared_parts.setdefault(key, []).append(value)
     if not parts:
         raise ValueError('gradient_alignment_probe: no unlabelled (image, '
                          'task) pair in the batches')
@@ -316,13 +279,6 @@ def probe(model: nn.Module, batches: Sequence[Tuple[dict, dict]],
         name: torch.cat([values[name] for values in merged.values()])
         for name in ('cos', 'ratio', 'cos_pooled')
     })
-    for task, values in shared_parts.items():
-        row: Summary = dict(batches=len(values))
-        for name in ('reg', 'sup'):
-            cos = torch.cat([v[name] for v in values])
-            row[f'{name}_cos_mean'], row[f'{name}_cos_ci95'] = _mean_ci(
-                cos[~torch.isnan(cos)])
-        out[f'shared/{task}'] = row
     return out
 
 
