@@ -137,6 +137,20 @@ def test_probe_jtr_runs_on_every_view():
     assert -1.0 <= out['view1/depth']['cos_mean'] <= 1.0
 
 
+def test_probe_warns_without_gradient_on_predictions():
+    """DGR's penalty acts on the head inputs, not the predictions."""
+    model = build_model(dict(type='DGR'))
+    batches = []
+    for seed in range(2):
+        full = make_packed_batch([ALL] * len(LABELLED), model.num_views,
+                                 seed=seed)
+        batches.append((withhold(full, LABELLED), full))
+    with pytest.warns(UserWarning, match="'dgr' \\(DGR\\) reaches none"):
+        out = tool.probe(model, batches)
+    assert out['all']['cos_mean'] is None
+    assert out['all']['no_gradient'] == out['all']['items'] == 10
+
+
 def test_probe_errors():
     model = build_model(dict(type='PullDepthTo', value=DEPTH))
     partial, _ = paired(0)

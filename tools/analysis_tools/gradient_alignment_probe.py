@@ -48,6 +48,7 @@ import copy
 import math
 import os.path as osp
 import sys
+import warnings
 from contextlib import contextmanager
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -279,6 +280,12 @@ def probe(model: nn.Module, batches: Sequence[Tuple[dict, dict]],
         name: torch.cat([values[name] for values in merged.values()])
         for name in ('cos', 'ratio', 'cos_pooled')
     })
+    if out['all']['cos_mean'] is None:
+        warnings.warn(
+            f'gradient_alignment_probe: the gradient of regularizer '
+            f'{reg.name!r} ({type(reg).__name__}) reaches none of the '
+            'unlabelled predictions (e.g. DGR acts on the head inputs): '
+            'nothing to compare')
     return out
 
 
