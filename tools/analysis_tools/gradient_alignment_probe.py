@@ -22,8 +22,14 @@ against the withheld label (the *oracle* gradient), item by item.
   by ``--pool`` (8): the agreement at the scale of the joint spaces. A
   smooth push can agree with the label's push only at coarse scales, so
   this is the fairer measure for regularizers whose gradient is smooth.
-* ``norm_ratio`` is ``|g_reg| / |g_oracle|``: how hard the regularizer
-  pushes relative to the push the label itself would give.
+* ``norm_ratio`` is ``|g_reg| / |g_oracle|``, the oracle being the
+  image's own loss for the task (``spec.loss``, its mean over pixels):
+  how hard the regularizer pushes relative to the label. The regularizers
+  average their per-image terms over the ``B`` images of the batch, and
+  the training loss weighs a labelled image's loss by about ``1/B`` too
+  (``'image'`` normalisation, one label per image), so relative to what
+  the label would add to a training step the push is about ``B`` times
+  this ratio.
 * ``none`` as the checkpoint probes the initial weights (drawn from
   ``--seed``).
 * Only the prediction is compared, item by item: its gradient involves
