@@ -15,6 +15,7 @@ from mtlpartial.registry import MODELS
 from mtlpartial.structures import MultiTaskDataSample
 from tests.utils.demo_inputs import build_demo_model, make_packed_batch
 from tests.utils.tiny_runs import ROOT as REPO
+from tests.utils.tiny_runs import initial_checkpoint
 from tests.utils.tool_modules import load_tool
 
 tool = load_tool('tools/analysis_tools/gradient_alignment_probe.py',
@@ -175,14 +176,8 @@ def test_main_synthetic_config(tmp_path):
     """The command end to end: the config's model from a checkpoint, one
     training batch drawn twice (partial and full labels, same images),
     the JSON written."""
-    from mmengine.runner import save_checkpoint
-
-    from mtlpartial.apis import init_model
     config = osp.join(REPO, 'configs', 'mtpsl', 'synthetic_onelabel_stable.py')
-    with pytest.warns(UserWarning, match='no checkpoint'):
-        model = init_model(config)
-    ckpt = str(tmp_path / 'model.pth')
-    save_checkpoint(dict(state_dict=model.state_dict(), meta={}), ckpt)
+    ckpt = initial_checkpoint(config, str(tmp_path / 'model.pth'))
     out = str(tmp_path / 'probe.json')
     assert tool.main([config, ckpt, '--batches', '1', '--out', out]) == 0
     with open(out, encoding='utf-8') as f:

@@ -10,6 +10,7 @@ from mmengine.registry import init_default_scope
 
 from tests.utils.demo_inputs import build_demo_model, make_packed_batch
 from tests.utils.tiny_runs import ROOT as REPO
+from tests.utils.tiny_runs import initial_checkpoint
 from tests.utils.tool_modules import load_tool
 
 tool = load_tool('tools/analysis_tools/joint_space_probe.py',
@@ -87,14 +88,8 @@ def test_probe_errors():
 def test_main_synthetic_config(tmp_path):
     """The command end to end: build the config's model, load a
     checkpoint strictly, embed one training batch, write the JSON."""
-    from mmengine.runner import save_checkpoint
-
-    from mtlpartial.apis import init_model
     config = osp.join(REPO, 'configs', 'mtpsl', 'synthetic_onelabel_stable.py')
-    with pytest.warns(UserWarning, match='no checkpoint'):
-        model = init_model(config)
-    ckpt = str(tmp_path / 'model.pth')
-    save_checkpoint(dict(state_dict=model.state_dict(), meta={}), ckpt)
+    ckpt = initial_checkpoint(config, str(tmp_path / 'model.pth'))
     out = str(tmp_path / 'probe.json')
     assert tool.main([config, ckpt, '--batches', '1', '--out', out]) == 0
     with open(out, encoding='utf-8') as f:

@@ -114,3 +114,16 @@ def release_logger_streams():
         for handler in logger.handlers:
             if type(handler) is logging.StreamHandler:
                 handler.stream = sys.__stdout__  # the old one may be closed
+
+
+def initial_checkpoint(config: str, path: str) -> str:
+    """Save the initial weights of ``config``'s model (built by
+    ``init_model``, which warns that no checkpoint is given) as a
+    checkpoint at ``path``; returns ``path``."""
+    from mmengine.runner import save_checkpoint
+
+    from mtlpartial.apis import init_model
+    with pytest.warns(UserWarning, match='no checkpoint'):
+        model = init_model(config)
+    save_checkpoint(dict(state_dict=model.state_dict(), meta={}), path)
+    return path
