@@ -211,7 +211,8 @@ def batch_agreement(model: nn.Module, partial: dict, full: dict,
     losses = [v for k, v in regularizer(ctx).items() if 'loss' in k]
     total = sum(losses) if losses else None
     labelled = ctx.labelled
-    on_preds: Dict[Tuple[int, str], Dict[str, Tensor]] = {}
+    items = []  # (view, task, prediction, unlabelled rows)
+    oracle_losses = []
     for v, view in enumerate(ctx.preds):
         for k, (task, pred) in enumerate(view.items()):
             rows = (~labelled[:, k]).nonzero().flatten()
@@ -223,18 +224,25 @@ def batch_agreement(model: nn.Module, partial: dict, full: dict,
                     f'gradient_alignment_probe: the full-label batch lacks '
                     f'labels of task "{task}" (view {v}) for '
                     f'{labelled.shape[0] - target.count} images')
-            spec = ctx.tasks[task]
-            oracle_loss = spec.loss(pred[rows], target.data[rows]).sum()
-            g_oracle, = _grad(oracle_loss, [pred])
-            g_reg, = _grad(total, [pred])
-            g_reg, g_oracle = g_reg[rows].float(), g_oracle[rows].float()
-            cos, ratio = gradient_agreement(g_reg, g_oracle)
-            size = [max(1, n // pool) for n in g_reg.shape[-2:]]
-            cos_pooled, _ = gradient_agreement(
-                F.adaptive_avg_pool2d(g_reg, size),
-                F.adaptive_avg_pool2d(g_oracle, size))
-            on_preds[(v, task)] = dict(cos=cos, ratio=ratio,
-                                       cos_pooled=cos_pooled)
+            items.append((v, task, pred, rows))
+            oracle_losses.append(ctx.tasks[task].loss(
+                pred[rows], target.data[rows]).sum())
+    if not items:
+        return {}
+    preds = [pred for _, _, pred, _ in items]
+    # one backward each: every oracle loss reaches its own prediction only
+    g_regs = _grad(total, preds)
+    g_oracles = _grad(sum(oracle_losses), preds)
+    on_preds: Dict[Tuple[int, str], Dict[str, Tensor]] = {}
+    for (v, task, _, rows), g_reg, g_oracle in zip(items, g_regs, g_oracles):
+        g_reg, g_oracle = g_reg[rows].float(), g_oracle[rows].float()
+        cos, ratio = gradient_agreement(g_reg, g_oracle)
+        size = [max(1, n // pool) for n in g_reg.shape[-2:]]
+        cos_pooled, _ = gradient_agreement(
+            F.adaptive_avg_pool2d(g_reg, size),
+            F.adaptive_avg_pool2d(g_oracle, size))
+        on_preds[(v, task)] = dict(cos=cos, ratio=ratio,
+                                   cos_pooled=cos_pooled)
     return on_preds
 
 
@@ -317,11 +325,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
+    if args.pool < 1:
+        raise ValueError(f'--pool must be >= 1, got {args.pool}')
     model = load_probed_model(args)
     batches = paired_batches(model.cfg.train_dataloader, args.batches,
                              args.seed)
-    if args.pool < 1:
-        raise ValueError(f'--pool must be >= 1, got {args.pool}')
     result = probe(model, batches, args.regularizer, args.pool)
     write_json(dict(config=args.config, checkpoint=args.checkpoint,
                     batches=args.batches, seed=args.seed, pool=args.pool,
