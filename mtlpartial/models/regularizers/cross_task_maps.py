@@ -222,6 +222,10 @@ class PerceptualMap(PairwiseMapRegularizer):
                                             mode=self.pred_encoding).float()
                 x_gt = task_s.encode_gt(gt_s).float()
                 n = idx.numel()
+                # One forward for both halves: with batch normalisation in
+                # train mode, separate forwards would normalise the
+                # prediction and the label by their own statistics and hide
+                # a difference of mean or scale between them.
                 out = self.map_to(ctx, s, t, torch.cat([x_pred, x_gt]),
                                   frozen=True)
                 enc = task_t.encode_pred(out, mode='soft').float()
